@@ -1,0 +1,1 @@
+"""Example lambdakit apps. Each sub-package is one service (one stack)."""

@@ -1,0 +1,29 @@
+"""The catalogue: public reads, writes for staff."""
+
+import lambdakit as lk
+
+from .models import NewProduct, Product
+from .resources import products
+
+
+@lk.route("GET", "/products/{sku}", reads=[products])
+def get_product(sku: str) -> Product:
+    item = products.get(sku=sku)
+    if item is None:
+        raise lk.NotFound(f"no product {sku}")
+    return Product(**item)
+
+
+@lk.route("GET", "/products", reads=[products])
+def list_products(limit: int = 50) -> list[Product]:
+    if not 1 <= limit <= 100:
+        raise lk.BadRequest("limit must be between 1 and 100")
+    return [Product(**item) for item in products.scan(limit=limit)]
+
+
+@lk.route("PUT", "/products/{sku}", writes=[products])
+def put_product(sku: str, body: NewProduct) -> Product:
+    if body.sku != sku:
+        raise lk.BadRequest(f"the body is for {body.sku}, the path for {sku}")
+    products.put(body.model_dump())
+    return Product(**body.model_dump())

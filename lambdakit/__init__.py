@@ -1,0 +1,50 @@
+"""lambdakit: one plain Python function per AWS Lambda, with least-privilege IAM derived from its declarations.
+
+Only the declaration model and the small HTTP value types load here; the
+template builder, the local emulator and the test client load when asked for.
+"""
+
+from __future__ import annotations
+
+from lambdakit.declare.auth import IAM, PUBLIC, Cognito
+from lambdakit.declare.functions import authorizer, consume, route
+from lambdakit.declare.names import DeclarationError
+from lambdakit.declare.resources import Queue, Stream, Table
+from lambdakit.declare.service import Service, UsagePlan
+from lambdakit.declare.triggers import kinesis, sqs
+from lambdakit.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    HTTPError,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PreconditionFailed,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+)
+from lambdakit.identity import Identity, Request
+from lambdakit.response import Response
+
+__version__ = "0.1.0"
+
+
+def new_id() -> str:
+    """A new random identifier (UUID4, 32 hex digits) for items you create."""
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+__all__ = [
+    "IAM", "PUBLIC", "BadRequest", "Cognito", "Conflict", "DeclarationError", "Forbidden", "Gone", "HTTPError",
+    "Identity", "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Queue", "Request",
+    "Response", "Service", "ServiceUnavailable", "Stream", "Table", "TooManyRequests", "Unauthorized",
+    "UnprocessableEntity", "UnsupportedMediaType", "UsagePlan", "authorizer", "consume", "kinesis", "new_id",
+    "route", "sqs",
+]

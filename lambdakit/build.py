@@ -1,0 +1,67 @@
+"""`lambdakit build`: write the SAM template and the code folder it points at."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from lambdakit.declare.service import App
+from lambdakit.derive.template import build_template
+
+# The parts of lambdakit a function needs at run time; the builder, CLI and emulator stay behind.
+RUNTIME_FILES = ("__init__.py", "py.typed", "entry.py", "errors.py", "identity.py", "response.py")
+RUNTIME_DIRS = ("declare", "runtime")
+REQUIREMENTS = ("pydantic>=2.7,<3", "aws-lambda-powertools>=3,<4")
+
+
+def dump_yaml(template: dict[str, Any]) -> str:
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=False)
+
+
+def copy_runtime(dest: Path) -> None:
+    src = Path(__file__).parent
+    target = dest / "lambdakit"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in RUNTIME_FILES:
+        shutil.copy2(src / name, target / name)
+    for folder in RUNTIME_DIRS:
+        shutil.copytree(src / folder, target / folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def copy_package(app: App, dest: Path) -> None:
+    import importlib
+
+    root = app.package.split(".")[0]
+    module = importlib.import_module(root)
+    origin = Path(module.__file__ or "")
+    if origin.name == "__init__.py":
+        shutil.copytree(origin.parent, dest / root, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
+    else:
+        shutil.copy2(origin, dest / origin.name)
+
+
+def build(app: App, out: Path) -> Path:
+    """Write `out/template.yaml` and `out/src/` (the app, lambdakit's runtime, requirements.txt)."""
+    src = out / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    copy_package(app, src)
+    copy_runtime(src)
+    (src / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
+    template = build_template(app, code_uri="src")
+    path = out / "template.yaml"
+    path.write_text(dump_yaml(template))
+    (out / "openapi.json").write_text(json.dumps(template["Resources"].get("Api", {}).get("Properties", {})
+                                                 .get("DefinitionBody", {}), indent=2) + "\n")
+    return path

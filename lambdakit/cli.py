@@ -1,0 +1,74 @@
+"""The `lambdakit` command: build, policy, routes, local, deploy."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def _load(package: str) -> Any:
+    from lambdakit.discovery import BuildError, discover
+
+    try:
+        return discover(package)
+    except BuildError as exc:
+        click.secho(f"lambdakit: {len(exc.problems)} problem(s) in {package}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+@click.version_option(package_name="lambdakit")
+def main() -> None:
+    """Build, inspect, run and deploy a lambdakit service."""
+
+
+@main.command()
+@click.argument("package")
+@click.option("--out", default=".lambdakit/build", show_default=True, type=click.Path(path_type=Path),
+              help="Folder for template.yaml and the code it deploys.")
+def build(package: str, out: Path) -> None:
+    """Write the SAM template(s) for PACKAGE and print a summary."""
+    from lambdakit.build import build as write
+    from lambdakit.derive.summary import summary
+
+    app = _load(package)
+    path = write(app, out)
+    click.echo(f"service {app.service.name}: {len(app.functions)} function(s) -> {path}\n")
+    click.echo(summary(app))
+
+
+@main.command()
+@click.argument("package")
+@click.argument("function", required=False)
+def policy(package: str, function: str | None) -> None:
+    """Print the derived IAM policy of each function (or of FUNCTION) as JSON."""
+    from lambdakit.derive.iam import policy_document
+
+    app = _load(package)
+    specs = app.functions
+    if function:
+        specs = [s for s in specs if s.name == function]
+        if not specs:
+            names = ", ".join(s.name for s in app.functions)
+            raise click.UsageError(f"no function {function!r} in {package}; it has: {names}")
+    docs = {s.name: policy_document(s) for s in specs}
+    click.echo(json.dumps(docs[function] if function else docs, indent=2))
+
+
+@main.command()
+@click.argument("package")
+def routes(package: str) -> None:
+    """Print the routes, triggers, auth and tables as a table."""
+    from lambdakit.derive.summary import summary
+
+    click.echo(summary(_load(package)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Declarations: pure data describing an app. Nothing here calls AWS."""

@@ -1,0 +1,271 @@
+"""Functions and the decorators that declare them. One declared function = one Lambda.
+
+Each decorator records a `FunctionSpec` on the function (`fn.__lambdakit__`)
+and in a registry, and returns the function itself, so tests call it plainly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from .auth import IAM, Auth, Cognito, Public
+from .names import DeclarationError, camel, check_name
+from .resources import Queue, Resource, Stream
+from .triggers import HTTP_METHODS, ConsumerOptions, KinesisOptions, Route, SqsOptions, kinesis, sqs
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Every spec declared so far, in declaration order; discovery filters it by package.
+REGISTRY: list[FunctionSpec] = []
+
+
+@dataclass(eq=False)
+class FunctionSpec:
+    """What one Lambda is: its code, its trigger, the resources it touches, its auth."""
+
+    name: str
+    func: Callable[..., Any]
+    kind: str  # "http" | "consumer" | "authorizer"
+    route: Route | None = None
+    source: Queue | Stream | None = None
+    options: ConsumerOptions | None = None
+    reads: tuple[Resource, ...] = ()
+    writes: tuple[Resource, ...] = ()
+    auth: Auth = None
+    idempotent: bool = False
+    memory: int = 256
+    timeout: int = 10
+    authorizer_ttl: int = 300
+    identity_sources: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return self.func.__module__
+
+    @property
+    def qualname(self) -> str:
+        return self.func.__qualname__
+
+    @property
+    def target(self) -> str:
+        """`module:function`, what the Lambda entry point imports."""
+        return f"{self.module}:{self.func.__name__}"
+
+    @property
+    def where(self) -> str:
+        code = getattr(self.func, "__code__", None)
+        filename = code.co_filename if code else self.module
+        line = code.co_firstlineno if code else 0
+        return f"{filename}:{line} ({self.func.__name__})"
+
+    @property
+    def logical_id(self) -> str:
+        return camel(self.name) + "Function"
+
+    @property
+    def storage_first(self) -> bool:
+        return self.route is not None and self.route.storage is not None
+
+    @property
+    def resources(self) -> tuple[Resource, ...]:
+        return self.reads + tuple(r for r in self.writes if r not in self.reads)
+
+
+def _resources(where: str, what: str, items: Iterable[Any]) -> tuple[Resource, ...]:
+    if isinstance(items, Resource):
+        items = [items]
+    out = []
+    for item in items:
+        if not isinstance(item, Resource):
+            raise DeclarationError(f"{where}: {what}= takes lk.Table, lk.Queue or lk.Stream objects, not {item!r}")
+        out.append(item)
+    return tuple(out)
+
+
+def _auth(where: str, auth: Any) -> Auth:
+    if auth is None or isinstance(auth, (Cognito, Public)):
+        return auth
+    if auth == IAM:
+        return IAM
+    spec = getattr(auth, "__lambdakit__", None)
+    if isinstance(spec, FunctionSpec) and spec.kind == "authorizer":
+        return spec
+    raise DeclarationError(
+        f"{where}: auth={auth!r} is not an authorizer; use an lk.Cognito, an @lk.authorizer function, "
+        '"iam" or lk.PUBLIC'
+    )
+
+
+def _register(func: Callable[..., Any], spec: FunctionSpec) -> None:
+    check_name("function", spec.name)
+    if hasattr(func, "__lambdakit__"):
+        raise DeclarationError(f"{spec.where}: a function takes one lambdakit decorator; it has two")
+    func.__lambdakit__ = spec  # type: ignore[attr-defined]
+    REGISTRY.append(spec)
+
+
+def _placeholder(func: Callable[..., Any]) -> FunctionSpec:
+    return FunctionSpec(name=func.__name__, func=func, kind="http")
+
+
+def route(
+    method: str,
+    path: str,
+    *,
+    reads: Iterable[Resource] = (),
+    writes: Iterable[Resource] = (),
+    auth: Any = None,
+    status: int | None = None,
+    trigger: str | SqsOptions | KinesisOptions = "http",
+    cache: int | None = None,
+    api_key: bool = False,
+    throttle: tuple[float, int] | None = None,
+    idempotent: bool | None = None,
+    name: str | None = None,
+    memory: int = 256,
+    timeout: int = 10,
+) -> Callable[[F], F]:
+    """Declare an HTTP route; `trigger="sqs"`/`"kinesis"` makes it storage first."""
+
+    def decorate(func: F) -> F:
+        where = _placeholder(func).where
+        verb = method.upper() if isinstance(method, str) else method
+        if verb not in HTTP_METHODS:
+            raise DeclarationError(f"{where}: method {method!r} is not one of {', '.join(HTTP_METHODS)}")
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise DeclarationError(f"{where}: path {path!r} must start with '/'")
+        storage: ConsumerOptions | None
+        if trigger == "http":
+            storage = None
+        elif trigger == "sqs":
+            storage = sqs()
+        elif trigger == "kinesis":
+            storage = kinesis()
+        elif isinstance(trigger, (SqsOptions, KinesisOptions)):
+            storage = trigger
+        else:
+            raise DeclarationError(f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)')
+        if storage is not None and status is not None:
+            raise DeclarationError(
+                f"{where}: status= does not apply to a storage-first route: the gateway answers 202 "
+                "with the message id once the request is stored; remove status="
+            )
+        if storage is not None and cache is not None:
+            raise DeclarationError(f"{where}: cache= applies to GET routes served by a function, not storage-first routes")
+        if cache is not None and verb != "GET":
+            raise DeclarationError(f"{where}: cache={cache} is only for GET routes (API Gateway caches GET responses)")
+        if cache is not None and not 0 < cache <= 3600:
+            raise DeclarationError(f"{where}: cache={cache} must be 1-3600 seconds")
+        fname = name or func.__name__
+        source: Queue | Stream | None = None
+        if isinstance(storage, SqsOptions):
+            source = Queue(fname, fifo=storage.fifo, max_receive=storage.max_receive)
+            source.options = storage
+        elif isinstance(storage, KinesisOptions):
+            source = Stream(fname)
+            source.options = storage
+        spec = FunctionSpec(
+            name=fname,
+            func=func,
+            kind="http",
+            route=Route(verb, path, status, cache, api_key, throttle, storage),
+            source=source,
+            options=storage,
+            reads=_resources(where, "reads", reads),
+            writes=_resources(where, "writes", writes),
+            auth=_auth(where, auth),
+            idempotent=(storage is not None) if idempotent is None else idempotent,
+            memory=memory,
+            timeout=timeout,
+        )
+        if spec.idempotent and storage is None:
+            raise DeclarationError(f"{where}: idempotent=True is for consumers (storage-first routes and @lk.consume)")
+        _register(func, spec)
+        return func
+
+    return decorate
+
+
+def consume(
+    source: Queue | Stream,
+    *,
+    reads: Iterable[Resource] = (),
+    writes: Iterable[Resource] = (),
+    idempotent: bool = False,
+    name: str | None = None,
+    memory: int = 256,
+    timeout: int = 30,
+    **options: Any,
+) -> Callable[[F], F]:
+    """Declare a consumer of a queue or stream that other functions feed; one record per call."""
+
+    def decorate(func: F) -> F:
+        where = _placeholder(func).where
+        opts: ConsumerOptions
+        try:
+            if isinstance(source, Queue):
+                opts = sqs(**{"fifo": source.fifo, "max_receive": source.max_receive, **options})
+            elif isinstance(source, Stream):
+                opts = kinesis(**options)
+            else:
+                raise DeclarationError(f"{where}: lk.consume takes an lk.Queue or lk.Stream, not {source!r}")
+        except TypeError as exc:
+            raise DeclarationError(f"{where}: lk.consume: {exc}") from None
+        if isinstance(source, Queue) and isinstance(opts, SqsOptions) and opts.fifo != source.fifo:
+            raise DeclarationError(f"{where}: fifo= must match the queue's own fifo={source.fifo}")
+        spec = FunctionSpec(
+            name=name or func.__name__,
+            func=func,
+            kind="consumer",
+            source=source,
+            options=opts,
+            reads=_resources(where, "reads", reads),
+            writes=_resources(where, "writes", writes),
+            idempotent=idempotent,
+            memory=memory,
+            timeout=timeout,
+        )
+        _register(func, spec)
+        return func
+
+    return decorate
+
+
+def authorizer(
+    func: F | None = None,
+    *,
+    ttl: int = 300,
+    identity_sources: Iterable[str] = (),
+    reads: Iterable[Resource] = (),
+    name: str | None = None,
+    memory: int = 256,
+    timeout: int = 5,
+) -> Any:
+    """Declare a Lambda authorizer: TOKEN `(token: str) -> Identity | None`, or REQUEST when
+    `identity_sources=("header:X-Api-Key", "query:key")` names what API Gateway passes."""
+
+    def decorate(f: F) -> F:
+        where = _placeholder(f).where
+        if not 0 <= ttl <= 3600:
+            raise DeclarationError(f"{where}: ttl={ttl} must be 0-3600 seconds")
+        sources = tuple(identity_sources)
+        for src in sources:
+            if src.split(":", 1)[0] not in ("header", "query") or ":" not in src:
+                raise DeclarationError(f'{where}: identity source {src!r}: use "header:NAME" or "query:NAME"')
+        spec = FunctionSpec(
+            name=name or f.__name__,
+            func=f,
+            kind="authorizer",
+            reads=_resources(where, "reads", reads),
+            authorizer_ttl=ttl,
+            identity_sources=sources,
+            memory=memory,
+            timeout=timeout,
+        )
+        _register(f, spec)
+        return f
+
+    return decorate(func) if func is not None else decorate

@@ -1,0 +1,89 @@
+"""`lk.Service`: one service = one stack, with defaults for the functions in its package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .names import DeclarationError, check_name
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """An API-key usage plan: quota per period and a throttle, for routes with `api_key=True`."""
+
+    name: str
+    quota: int | None = None
+    period: str = "MONTH"
+    rate: float | None = None
+    burst: int | None = None
+
+
+class Service:
+    """The stack a package deploys as. Settings here are defaults; routes override them."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        auth: Any = None,
+        throttle: tuple[float, int] | None = None,
+        usage_plans: tuple[UsagePlan, ...] = (),
+        memory: int = 256,
+        timeout: int = 10,
+        log_retention_days: int = 365,
+        runtime: str = "python3.11",
+        domain: str | None = None,
+        base_path: str | None = None,
+        stage: str = "api",
+    ) -> None:
+        self.name = check_name("service", name)
+        from .functions import _auth
+
+        self.auth = _auth(f"lk.Service({name!r})", auth)
+        self.throttle = throttle
+        self.usage_plans = tuple(usage_plans)
+        self.memory = memory
+        self.timeout = timeout
+        self.log_retention_days = log_retention_days
+        self.runtime = runtime
+        self.domain = domain
+        self.base_path = base_path
+        self.stage = stage
+        if throttle is not None and (len(throttle) != 2 or throttle[0] <= 0 or throttle[1] <= 0):
+            raise DeclarationError(f"lk.Service({name!r}): throttle=(rate_per_second, burst), both positive")
+        if log_retention_days not in _RETENTION_DAYS:
+            raise DeclarationError(
+                f"lk.Service({name!r}): log_retention_days={log_retention_days} is not one CloudWatch "
+                f"accepts: {', '.join(map(str, _RETENTION_DAYS))}"
+            )
+
+    def __repr__(self) -> str:
+        return f"Service({self.name!r})"
+
+
+_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                   3288, 3653)
+
+
+@dataclass
+class App:
+    """Everything discovered in one package: the service and its declarations, in a stable order."""
+
+    service: Service
+    package: str
+    functions: list[Any] = field(default_factory=list)
+    tables: list[Any] = field(default_factory=list)
+    queues: list[Any] = field(default_factory=list)
+    streams: list[Any] = field(default_factory=list)
+    pools: list[Any] = field(default_factory=list)
+
+    def function(self, name: str) -> Any:
+        for spec in self.functions:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def effective_auth(self, spec: Any) -> Any:
+        """The route's own auth, else the service default; None means public."""
+        return spec.auth if spec.auth is not None else self.service.auth

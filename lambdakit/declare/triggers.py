@@ -1,0 +1,107 @@
+"""What starts a function: an HTTP route, or a queue or stream it consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .names import DeclarationError
+
+
+@dataclass(frozen=True)
+class SqsOptions:
+    """How Lambda polls an SQS queue (`lk.sqs(...)`)."""
+
+    batch_size: int = 10
+    window: int = 0
+    max_concurrency: int | None = None
+    max_receive: int = 5
+    fifo: bool = False
+    group_by: str | None = None
+    kind: str = "sqs"
+
+    def __post_init__(self) -> None:
+        limit = 10 if self.fifo or self.window == 0 else 10000
+        if not 1 <= self.batch_size <= limit:
+            raise DeclarationError(
+                f"lk.sqs(batch_size={self.batch_size}): must be 1-{limit}"
+                + ("" if limit == 10000 else " (above 10 needs window > 0, and FIFO allows 10 at most)")
+            )
+        if not 0 <= self.window <= 300:
+            raise DeclarationError(f"lk.sqs(window={self.window}): the batching window is 0-300 seconds")
+        if self.max_concurrency is not None and not 2 <= self.max_concurrency <= 1000:
+            raise DeclarationError(f"lk.sqs(max_concurrency={self.max_concurrency}): AWS allows 2-1000")
+        if not 1 <= self.max_receive <= 1000:
+            raise DeclarationError(f"lk.sqs(max_receive={self.max_receive}): must be 1-1000")
+        if self.group_by is not None and not self.fifo:
+            raise DeclarationError("lk.sqs(group_by=...) needs fifo=True: only FIFO queues have message groups")
+
+
+@dataclass(frozen=True)
+class KinesisOptions:
+    """How Lambda reads a Kinesis stream (`lk.kinesis(...)`)."""
+
+    partition_key: str | None = None
+    batch_size: int = 100
+    window: int = 0
+    retries: int = 3
+    max_age: int = 3600
+    starting_position: str = "LATEST"
+    kind: str = "kinesis"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= 10000:
+            raise DeclarationError(f"lk.kinesis(batch_size={self.batch_size}): must be 1-10000")
+        if not 0 <= self.window <= 300:
+            raise DeclarationError(f"lk.kinesis(window={self.window}): the batching window is 0-300 seconds")
+        if not -1 <= self.retries <= 10000:
+            raise DeclarationError(f"lk.kinesis(retries={self.retries}): must be -1 (forever) to 10000")
+        if not (self.max_age == -1 or 60 <= self.max_age <= 604800):
+            raise DeclarationError(f"lk.kinesis(max_age={self.max_age}): must be -1 or 60-604800 seconds")
+        if self.starting_position not in ("LATEST", "TRIM_HORIZON"):
+            raise DeclarationError("lk.kinesis(starting_position=...): LATEST or TRIM_HORIZON")
+
+
+def sqs(
+    batch_size: int = 10,
+    window: int = 0,
+    max_concurrency: int | None = None,
+    max_receive: int = 5,
+    fifo: bool = False,
+    group_by: str | None = None,
+) -> SqsOptions:
+    return SqsOptions(batch_size, window, max_concurrency, max_receive, fifo, group_by)
+
+
+def kinesis(
+    partition_key: str | None = None,
+    batch_size: int = 100,
+    window: int = 0,
+    retries: int = 3,
+    max_age: int = 3600,
+    starting_position: str = "LATEST",
+) -> KinesisOptions:
+    return KinesisOptions(partition_key, batch_size, window, retries, max_age, starting_position)
+
+
+ConsumerOptions = SqsOptions | KinesisOptions
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+@dataclass(frozen=True)
+class Route:
+    """An HTTP route. `storage` is set for storage-first routes (API Gateway -> SQS/Kinesis)."""
+
+    method: str
+    path: str
+    status: int | None = None
+    cache: int | None = None
+    api_key: bool = False
+    throttle: tuple[float, int] | None = None
+    storage: ConsumerOptions | None = None
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        import re
+
+        return tuple(p.rstrip("+") for p in re.findall(r"\{([^}]+)\}", self.path))

@@ -1,0 +1,1 @@
+"""Derivations: pure functions of the declarations (IAM, OpenAPI, the SAM template)."""

@@ -1,0 +1,171 @@
+"""The REST API's OpenAPI body: one operation per route, with its integration and its auth.
+
+API Gateway reads the `x-amazon-apigateway-*` extensions; everything else is
+plain OpenAPI 3, so the same document serves as the API's documentation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdakit.declare.auth import IAM, Cognito, Public
+from lambdakit.declare.functions import FunctionSpec
+from lambdakit.declare.names import camel
+from lambdakit.declare.service import App
+from lambdakit.errors import error_body
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        },
+        "request_id": {"type": "string"},
+    },
+}
+
+# API Gateway's own refusals, answered in the framework's one error shape.
+GATEWAY_RESPONSES = {
+    "BAD_REQUEST_BODY": ("validation_error", "$context.error.validationErrorString"),
+    "BAD_REQUEST_PARAMETERS": ("bad_request", "$context.error.validationErrorString"),
+    "UNAUTHORIZED": ("unauthorized", "$context.error.messageString"),
+    "ACCESS_DENIED": ("forbidden", "$context.error.messageString"),
+    "MISSING_AUTHENTICATION_TOKEN": ("not_found", "no route for $context.httpMethod $context.path"),
+    "INVALID_API_KEY": ("forbidden", "$context.error.messageString"),
+    "THROTTLED": ("too_many_requests", "$context.error.messageString"),
+    "QUOTA_EXCEEDED": ("too_many_requests", "$context.error.messageString"),
+    "UNSUPPORTED_MEDIA_TYPE": ("unsupported_media_type", "$context.error.messageString"),
+    "DEFAULT_4XX": ("bad_request", "$context.error.messageString"),
+    "DEFAULT_5XX": ("internal_error", "$context.error.messageString"),
+}
+
+
+def _gateway_response(code: str, message: str) -> dict[str, Any]:
+    import json
+
+    body = error_body(code, "MESSAGE", request_id="REQUEST_ID")
+    # `messageString` arrives quoted; the other variables are bare and need quotes.
+    value = message if message.endswith("messageString") else f'"{message}"'
+    template = json.dumps(body).replace('"MESSAGE"', value).replace('"REQUEST_ID"', '"$context.requestId"')
+    return {"responseTemplates": {"application/json": template},
+            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"}}
+
+
+def operation_id(spec: FunctionSpec) -> str:
+    return camel(spec.name)
+
+
+def model_name(spec: FunctionSpec) -> str:
+    return camel(spec.name) + "Body"
+
+
+def security(app: App, spec: FunctionSpec) -> list[dict[str, list[str]]]:
+    """The OpenAPI security requirement of a route ([] = public)."""
+    auth = app.effective_auth(spec)
+    requirement: dict[str, list[str]] = {}
+    if isinstance(auth, Cognito):
+        requirement[auth.authorizer_id] = list(auth.required_scopes)
+    elif isinstance(auth, FunctionSpec):
+        requirement[camel(auth.name) + "Authorizer"] = []
+    elif auth == IAM:
+        requirement["sigv4"] = []
+    if spec.route is not None and spec.route.api_key:
+        requirement["api_key"] = []
+    return [requirement] if requirement else []
+
+
+def security_schemes(app: App) -> dict[str, Any]:
+    from lambdakit.derive.authorizers import security_schemes as schemes
+
+    return schemes(app)
+
+
+def _parameters(spec: FunctionSpec) -> list[dict[str, Any]]:
+    from lambdakit.runtime.binding import http_plan
+
+    assert spec.route is not None
+    plan = http_plan(spec.func, spec.route.path_params, spec.where)
+    out = []
+    for p in plan.params:
+        if p.source == "path":
+            out.append({"name": p.name, "in": "path", "required": True, "schema": {"type": "string"}})
+        elif p.source == "query":
+            out.append({"name": p.name, "in": "query", "required": p.required, "schema": {"type": "string"}})
+    return out
+
+
+def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, Any]:
+    integration: dict[str, Any] = {
+        "type": "aws_proxy",
+        "httpMethod": "POST",
+        "passthroughBehavior": "when_no_match",
+        "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+                           f"${{{spec.logical_id}.Arn}}/invocations"},
+    }
+    if cache_keys:
+        integration["cacheKeyParameters"] = cache_keys
+        integration["cacheNamespace"] = operation_id(spec)
+    return integration
+
+
+def operation(app: App, spec: FunctionSpec) -> dict[str, Any]:
+    from lambdakit.derive.storage import storage_integration
+    from lambdakit.runtime.binding import http_plan
+
+    assert spec.route is not None
+    params = _parameters(spec)
+    op: dict[str, Any] = {"operationId": operation_id(spec), "parameters": params}
+    plan = http_plan(spec.func, spec.route.path_params, spec.where)
+    if plan.body is not None:
+        op["requestBody"] = {"required": plan.body.required, "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{model_name(spec)}"}}}}
+    op["security"] = security(app, spec)
+    if spec.storage_first:
+        op["x-amazon-apigateway-request-validator"] = "body"
+        op["x-amazon-apigateway-integration"] = storage_integration(spec)
+        op["responses"] = {"202": {"description": "stored"}, "400": {"description": "invalid body"}}
+    else:
+        cache_keys = []
+        if spec.route.cache:
+            cache_keys = [f"method.request.{'path' if p['in'] == 'path' else 'querystring'}.{p['name']}"
+                          for p in params]
+        op["x-amazon-apigateway-integration"] = lambda_integration(spec, cache_keys)
+        status = str(spec.route.status or 200)
+        op["responses"] = {status: {"description": "success"}, "4XX": {"description": "client error"}}
+    return op
+
+
+def document(app: App) -> dict[str, Any]:
+    from lambdakit.derive.jsonschema import body_schema
+    from lambdakit.runtime.binding import http_plan
+
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for spec in app.functions:
+        if spec.kind != "http" or spec.route is None:
+            continue
+        paths.setdefault(spec.route.path, {})[spec.route.method.lower()] = operation(app, spec)
+        body = http_plan(spec.func, spec.route.path_params, spec.where).body
+        if body is not None:
+            schemas[model_name(spec)] = body_schema(body.model)
+    doc: dict[str, Any] = {
+        "openapi": "3.0.1",
+        "info": {"title": app.service.name, "version": "1.0"},
+        "paths": dict(sorted(paths.items())),
+        "components": {"schemas": schemas, "securitySchemes": security_schemes(app)},
+        "x-amazon-apigateway-request-validators": {
+            "body": {"validateRequestBody": True, "validateRequestParameters": False}},
+        "x-amazon-apigateway-gateway-responses": {
+            kind: _gateway_response(code, message) for kind, (code, message) in GATEWAY_RESPONSES.items()},
+    }
+    if not doc["components"]["securitySchemes"]:
+        del doc["components"]["securitySchemes"]
+    return doc
+
+
+def is_public(app: App, spec: FunctionSpec) -> bool:
+    auth = app.effective_auth(spec)
+    return auth is None or isinstance(auth, Public)

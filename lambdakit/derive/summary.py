@@ -1,0 +1,45 @@
+"""The tables `lambdakit build` and `lambdakit routes` print: what each function is and touches."""
+
+from __future__ import annotations
+
+from lambdakit.declare.auth import describe
+from lambdakit.declare.functions import FunctionSpec
+from lambdakit.declare.resources import Queue
+from lambdakit.declare.service import App
+
+
+def trigger(spec: FunctionSpec) -> str:
+    if spec.kind == "authorizer":
+        return "authorizer (REQUEST)" if spec.identity_sources else "authorizer (TOKEN)"
+    if spec.source is None:
+        return "http"
+    kind = "sqs" if isinstance(spec.source, Queue) else "kinesis"
+    return f"{kind} (storage first)" if spec.kind == "http" else f"{kind}:{spec.source.name}"
+
+
+def rows(app: App) -> list[tuple[str, ...]]:
+    out = []
+    for spec in app.functions:
+        route = f"{spec.route.method} {spec.route.path}" if spec.route else "-"
+        auth = describe(app.effective_auth(spec)) if spec.route else "-"
+        if spec.route and spec.route.api_key:
+            auth += " +api-key"
+        out.append((spec.name, trigger(spec), route, auth,
+                    ", ".join(r.name for r in spec.reads) or "-", ", ".join(r.name for r in spec.writes) or "-"))
+    return out
+
+
+def table(headers: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
+    return "\n".join(lines)
+
+
+def summary(app: App) -> str:
+    text = table(("function", "trigger", "route", "auth", "reads", "writes"), rows(app))
+    public = [f"{s.route.method} {s.route.path}" for s in app.functions
+              if s.route and describe(app.effective_auth(s)) == "PUBLIC"]
+    text += "\n\npublic routes (no auth): " + (", ".join(public) if public else "none")
+    return text

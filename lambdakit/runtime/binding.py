@@ -1,0 +1,152 @@
+"""The binding plan: how each parameter of a function gets its value.
+
+Computed once per function (at build time to report mistakes, at cold start
+to serve), never per request, in the manner of FastAPI's dependant graph.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lambdakit.declare.names import DeclarationError
+from lambdakit.identity import Identity, Request
+
+_SCALARS: dict[Any, Callable[[str], Any]] = {}
+
+
+def _bool(raw: str) -> bool:
+    low = raw.lower()
+    if low in ("true", "1", "yes", "on"):
+        return True
+    if low in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("not a boolean (use true or false)")
+
+
+_SCALARS.update({str: str, int: int, float: float, bool: _bool})
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: where its value comes from (`path`, `query`, `body`, `identity`, `request`)."""
+
+    name: str
+    source: str
+    convert: Callable[[str], Any] | None = None
+    many: bool = False
+    required: bool = True
+    default: Any = None
+    model: Any = None  # the body type: a pydantic model class, dict or list
+
+
+@dataclass(frozen=True)
+class Plan:
+    params: tuple[Param, ...]
+    body: Param | None
+    wants_identity: bool
+
+    @property
+    def query(self) -> tuple[Param, ...]:
+        return tuple(p for p in self.params if p.source == "query")
+
+
+def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(tp)) == 2:
+            return args[0], True
+    return tp, False
+
+
+def is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and hasattr(tp, "model_validate_json") and hasattr(tp, "model_json_schema")
+
+
+def _is_body_type(tp: Any) -> bool:
+    return is_model(tp) or tp in (dict, list) or (typing.get_origin(tp) in (dict, list) and not _scalar_list(tp))
+
+
+def _scalar_list(tp: Any) -> Any:
+    if typing.get_origin(tp) is list:
+        args = typing.get_args(tp)
+        if len(args) == 1 and args[0] in _SCALARS:
+            return args[0]
+    return None
+
+
+def hints(func: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(func)
+    except Exception as exc:  # a forward reference that does not resolve
+        raise DeclarationError(f"cannot read the type hints of {func.__qualname__}: {exc}") from None
+
+
+def http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str) -> Plan:
+    import inspect
+
+    sig = inspect.signature(func)
+    types_ = hints(func)
+    params: list[Param] = []
+    body: Param | None = None
+    names = set()
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise DeclarationError(f"{where}: *{p.name} / **{p.name} cannot be bound; name each parameter")
+        names.add(p.name)
+        tp = types_.get(p.name, str)
+        has_default = p.default is not inspect.Parameter.empty
+        default = p.default if has_default else None
+        inner, optional = _unwrap_optional(tp)
+        if p.name in path_params:
+            if inner not in (str, int, float):
+                raise DeclarationError(f"{where}: path parameter {p.name!r} must be str, int or float, not {tp!r}")
+            params.append(Param(p.name, "path", _SCALARS[inner]))
+        elif inner is Identity:
+            params.append(Param(p.name, "identity", required=not optional))
+        elif inner is Request:
+            params.append(Param(p.name, "request"))
+        elif inner in _SCALARS:
+            params.append(Param(p.name, "query", _SCALARS[inner], required=not (has_default or optional),
+                                default=default))
+        elif _scalar_list(inner) is not None:
+            params.append(Param(p.name, "query", _SCALARS[_scalar_list(inner)], many=True,
+                                required=not (has_default or optional), default=default))
+        elif _is_body_type(inner):
+            if body is not None:
+                raise DeclarationError(
+                    f"{where}: parameters {body.name!r} and {p.name!r} both take the body; a route has one body"
+                )
+            body = Param(p.name, "body", required=not (has_default or optional), default=default, model=inner)
+            params.append(body)
+        else:
+            raise DeclarationError(
+                f"{where}: parameter {p.name!r} has type {tp!r}, which cannot be bound; use str, int, float, "
+                "bool (or Optional / list of them) for a query parameter, a pydantic model, dict or list for "
+                "the body, lk.Identity or lk.Request"
+            )
+    missing = [name for name in path_params if name not in names]
+    if missing:
+        raise DeclarationError(
+            f"{where}: path parameter {{{missing[0]}}} has no function parameter; add `{missing[0]}: str`"
+        )
+    return Plan(tuple(params), body, any(p.source == "identity" and p.required for p in params))
+
+
+def message_type(func: Callable[..., Any], where: str) -> Any:
+    """A consumer's one parameter type: a model, dict, list, str, or anything JSON (unannotated)."""
+    import inspect
+
+    params = list(inspect.signature(func).parameters.values())
+    if len(params) != 1 or params[0].kind in (params[0].VAR_POSITIONAL, params[0].VAR_KEYWORD):
+        raise DeclarationError(f"{where}: a consumer takes exactly one parameter, the message")
+    tp = hints(func).get(params[0].name, Any)
+    if tp is Any or tp in (dict, list, str, bytes) or is_model(tp) or typing.get_origin(tp) in (dict, list):
+        return tp
+    raise DeclarationError(
+        f"{where}: message parameter {params[0].name!r} has type {tp!r}; use a pydantic model, dict, list, str or bytes"
+    )

@@ -1,0 +1,278 @@
+"""An HTTP route as a Lambda handler for API Gateway REST proxy events.
+
+The hot path is kept to what a hand-written handler does: look up the values,
+validate the body with pydantic, call, serialise. Everything that depends only
+on the function is prepared once in `make_handler`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from lambdakit.errors import HTTPError, error_body
+from lambdakit.identity import Identity, Request
+from lambdakit.response import Response
+from lambdakit.runtime.binding import Param, http_plan, is_model
+
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class _Invalid(Exception):
+    """A request the handler must refuse before calling the function."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def _default(value: Any) -> Any:
+    """JSON for what `json` does not know: models, Decimals from DynamoDB, dates, sets, bytes."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any) -> str:
+    if hasattr(value, "model_dump_json"):
+        return str(value.model_dump_json())
+    return json.dumps(value, default=_default, separators=(",", ":"))
+
+
+def _respond(status: int, body: str | None, headers: dict[str, str] = JSON_HEADERS,
+             base64_encoded: bool = False) -> dict[str, Any]:
+    return {"statusCode": status, "headers": headers, "body": body or "", "isBase64Encoded": base64_encoded}
+
+
+def error_response(status: int, code: str, message: str, details: Any, request_id: str | None,
+                   headers: dict[str, str] | None = None) -> dict[str, Any]:
+    body = json.dumps(error_body(code, message, details, request_id), default=_default)
+    return _respond(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
+
+
+def identity_from(event: dict[str, Any]) -> Identity | None:
+    """The caller, from the request context each authorizer kind leaves (Cognito, Lambda, IAM)."""
+    ctx = event.get("requestContext") or {}
+    auth = ctx.get("authorizer") or {}
+    claims = auth.get("claims")
+    if claims:  # Cognito user pool authorizer
+        scopes = tuple(str(claims.get("scope", "")).split()) if claims.get("scope") else ()
+        return Identity(subject=str(claims.get("sub", "")),
+                        username=claims.get("cognito:username") or claims.get("username"),
+                        claims=dict(claims), scopes=scopes, kind="cognito")
+    if auth.get("principalId"):  # Lambda authorizer: its context travels as flat strings
+        context = {k: v for k, v in auth.items() if k not in ("principalId", "integrationLatency")}
+        packed = context.pop("lk_claims", None)
+        packed_context = context.pop("lk_context", None)
+        scopes = tuple(str(context.pop("lk_scopes", "")).split())
+        username = context.pop("lk_username", None)
+        return Identity(subject=str(auth["principalId"]), username=username,
+                        claims=json.loads(packed) if packed else dict(context), scopes=scopes,
+                        context=json.loads(packed_context) if packed_context else dict(context), kind="lambda")
+    who = ctx.get("identity") or {}
+    if who.get("userArn"):  # IAM (SigV4)
+        return Identity(subject=who["userArn"], username=who.get("user"),
+                        claims={k: v for k, v in who.items() if v is not None}, kind="iam")
+    return None
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    headers = event.get("headers") or {}
+    value = headers.get(name)
+    if value is None:
+        lower = name.lower()
+        for key, val in headers.items():
+            if key.lower() == lower:
+                return str(val)
+    return value
+
+
+def _raw_body(event: dict[str, Any]) -> str | bytes | None:
+    body = event.get("body")
+    if body is not None and event.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body
+
+
+def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    model = param.model
+    validate_json: Callable[[Any], Any]
+    if is_model(model):
+        validate_json = model.model_validate_json
+    else:
+        from pydantic import TypeAdapter
+
+        validate_json = TypeAdapter(model).validate_json
+
+    def read(event: dict[str, Any]) -> Any:
+        raw = _raw_body(event)
+        if raw is None or raw == "" or raw == b"":
+            if not param.required:
+                return param.default
+            raise _Invalid(422, "validation_error", "the request body is required",
+                           [{"loc": ["body"], "msg": "Field required", "type": "missing"}])
+        ctype = _header(event, "Content-Type")
+        if ctype is not None:
+            media = ctype.split(";", 1)[0].strip().lower()
+            if media != "application/json" and not media.endswith("+json"):
+                raise _Invalid(415, "unsupported_media_type",
+                               f"send the body as application/json, not {media or 'nothing'}")
+        from pydantic import ValidationError
+
+        try:
+            return validate_json(raw)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_context=False, include_input=False)
+            if errors and errors[0]["type"] == "json_invalid":
+                raise _Invalid(400, "bad_request", f"the body is not valid JSON: {errors[0]['msg']}") from None
+            details = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
+            fields = ", ".join(".".join(map(str, d["loc"][1:])) or "body" for d in details)
+            raise _Invalid(422, "validation_error", f"invalid body: {fields}", details) from None
+
+    return read
+
+
+def _query_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    name, convert = param.name, param.convert
+    assert convert is not None
+
+    def fail(message: str, kind: str) -> _Invalid:
+        return _Invalid(422, "validation_error", f"invalid query parameter {name}: {message}",
+                        [{"loc": ["query", name], "msg": message, "type": kind}])
+
+    def read(event: dict[str, Any]) -> Any:
+        if param.many:
+            values = (event.get("multiValueQueryStringParameters") or {}).get(name)
+            if not values:
+                if param.required:
+                    raise fail("Field required", "missing")
+                return param.default
+            try:
+                return [convert(v) for v in values]
+            except ValueError as exc:
+                raise fail(str(exc), "type_error") from None
+        value = (event.get("queryStringParameters") or {}).get(name)
+        if value is None:
+            if param.required:
+                raise fail("Field required", "missing")
+            return param.default
+        try:
+            return convert(value)
+        except ValueError as exc:
+            raise fail(str(exc), "type_error") from None
+
+    return read
+
+
+def _path_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    name, convert = param.name, param.convert
+    assert convert is not None
+
+    def read(event: dict[str, Any]) -> Any:
+        value = (event.get("pathParameters") or {}).get(name)
+        if value is None:
+            raise _Invalid(404, "not_found", f"no value for path parameter {name}")
+        if convert is str:
+            return value
+        try:
+            return convert(value)
+        except ValueError:
+            raise _Invalid(404, "not_found", f"{value!r} is not a valid {name}") from None
+
+    return read
+
+
+def _identity_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    def read(event: dict[str, Any]) -> Any:
+        identity = identity_from(event)
+        if identity is None and param.required:
+            raise _Invalid(401, "unauthorized", "this route needs an authenticated caller")
+        return identity
+
+    return read
+
+
+def request_of(event: dict[str, Any]) -> Request:
+    ctx = event.get("requestContext") or {}
+    raw = _raw_body(event)
+    return Request(
+        method=event.get("httpMethod", ""),
+        path=event.get("path", ""),
+        headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
+        query=dict(event.get("multiValueQueryStringParameters") or {}),
+        path_params=dict(event.get("pathParameters") or {}),
+        body=raw.decode() if isinstance(raw, bytes) else raw,
+        request_id=ctx.get("requestId", ""),
+        source_ip=(ctx.get("identity") or {}).get("sourceIp"),
+    )
+
+
+_READERS = {"body": _body_reader, "query": _query_reader, "path": _path_reader, "identity": _identity_reader,
+            "request": lambda _p: request_of}
+
+
+def render(result: Any, status: int) -> dict[str, Any]:
+    if isinstance(result, Response):
+        headers = {**JSON_HEADERS, **result.headers}
+        if result.content_type:
+            headers["Content-Type"] = result.content_type
+        body = result.body
+        if body is None:
+            return _respond(result.status, None, headers)
+        if isinstance(body, bytes):
+            return _respond(result.status, base64.b64encode(body).decode(), headers, True)
+        if isinstance(body, str) and result.content_type:
+            return _respond(result.status, body, headers)
+        return _respond(result.status, dumps(body), headers)
+    if result is None:
+        return _respond(status if status != 200 else 204, None)
+    return _respond(status, dumps(result))
+
+
+def make_handler(spec: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    route = spec.route
+    plan = http_plan(spec.func, route.path_params, spec.where)
+    func = spec.func
+    status = route.status or 200
+    readers = tuple((p.name, _READERS[p.source](p)) for p in plan.params)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            kwargs = {name: read(event) for name, read in readers}
+            return render(func(**kwargs), status)
+        except _Invalid as bad:
+            return error_response(bad.status, bad.code, bad.message, bad.details, _request_id(event, context))
+        except HTTPError as exc:
+            return error_response(exc.status, exc.code, exc.message, exc.details, _request_id(event, context),
+                                  exc.headers)
+        except Exception as exc:  # the one place an unexpected error becomes a 500
+            request_id = _request_id(event, context)
+            _log_exception(spec, exc, request_id)
+            return error_response(500, "internal_error", "internal error; quote the request id when reporting it",
+                                  None, request_id)
+
+    handler.__wrapped__ = func  # type: ignore[attr-defined]
+    return handler
+
+
+def _request_id(event: dict[str, Any], context: Any) -> str | None:
+    rid = (event.get("requestContext") or {}).get("requestId")
+    return rid or getattr(context, "aws_request_id", None)
+
+
+def _log_exception(spec: Any, exc: BaseException, request_id: str | None) -> None:
+    from lambdakit.runtime.log import logger
+
+    logger().exception("unhandled error in %s", spec.name, extra={"request_id": request_id,
+                                                                   "function": spec.name})

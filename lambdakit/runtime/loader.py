@@ -1,0 +1,32 @@
+"""Turn `module:function` into the Lambda handler for that function's kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from typing import Any
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def spec_of(target: str) -> Any:
+    module, _, name = target.partition(":")
+    func = getattr(import_module(module), name)
+    spec = getattr(func, "__lambdakit__", None)
+    if spec is None:
+        raise RuntimeError(f"{target} is not declared with a lambdakit decorator")
+    return spec
+
+
+def handler_for(spec: Any) -> Handler:
+    if spec.kind == "consumer" or spec.storage_first:
+        from lambdakit.runtime.batch import make_handler
+    elif spec.kind == "http":
+        from lambdakit.runtime.http import make_handler  # type: ignore[assignment]
+    else:
+        from lambdakit.runtime.authorizer import make_handler  # type: ignore[assignment]
+    return make_handler(spec)
+
+
+def load(target: str) -> Handler:
+    return handler_for(spec_of(target))
