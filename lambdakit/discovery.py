@@ -26,10 +26,14 @@ class BuildError(Exception):
 
 
 def _import_error(name: str, exc: BaseException) -> str:
-    if isinstance(exc, DeclarationError):
-        return str(exc)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "importlib" not in f.filename]
+    """Name the user's line that failed: the innermost frame outside importlib and lambdakit."""
+    lambdakit_dir = os.path.dirname(__file__)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if "importlib" not in f.filename and not f.filename.startswith(lambdakit_dir)]
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else name
+    if isinstance(exc, DeclarationError):
+        message = str(exc)
+        return message if message.startswith(where.split(":")[0]) else f"{where}: {message}"
     return f"{where}: importing {name} failed: {type(exc).__name__}: {exc}"
 
 
@@ -70,13 +74,13 @@ def discover(package: str) -> App:
     for module in modules:
         for var, value in sorted(vars(module).items()):
             if isinstance(value, Service) and all(value is not s for _, s in services):
-                services.append((module.__name__, value))
+                services.append((f"{module.__file__} ({var})", value))
             elif isinstance(value, (Resource, Cognito)) and id(value) not in declared:
                 if getattr(value, "__module__", None) and value.__class__.__module__.startswith("lambdakit"):
-                    declared[id(value)] = (f"{module.__name__}.{var}", value)
+                    declared[id(value)] = (f"{module.__file__} ({var})", value)
     if len(services) > 1:
         where = ", ".join(f"{m} ({s.name})" for m, s in services)
-        problems.append(f"{package}: declares {len(services)} services ({where}); one package holds one "
+        problems.append(f"{package} declares {len(services)} services: {where}; one package holds one "
                         "service: move each into its own package")
     service = services[0][1] if services else Service(package.rsplit(".", 1)[-1].replace(".", "-"))
 

@@ -131,8 +131,11 @@ def http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str
             )
     missing = [name for name in path_params if name not in names]
     if missing:
+        unmatched = [p.name for p in params if p.source == "query" and p.required]
+        hint = f" (function parameter {unmatched[0]!r} matches no path parameter: rename one to match)" \
+            if unmatched else ""
         raise DeclarationError(
-            f"{where}: path parameter {{{missing[0]}}} has no function parameter; add `{missing[0]}: str`"
+            f"{where}: path parameter {{{missing[0]}}} has no function parameter; add `{missing[0]}: str`{hint}"
         )
     return Plan(tuple(params), body, any(p.source == "identity" and p.required for p in params))
 

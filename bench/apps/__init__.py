@@ -1,0 +1,1 @@
+"""The same endpoints written for each framework, so only the framework differs."""

@@ -1,0 +1,1 @@
+"""lambdakit pytest plugin (fixtures arrive with the local-run work)."""

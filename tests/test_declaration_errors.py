@@ -1,0 +1,153 @@
+"""Every declaration mistake is a build error naming the file, the function and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from lambdakit.cli import main
+from lambdakit.discovery import BuildError, discover
+from tests.apps import write_package
+
+HEADER = "import lambdakit as lk\nfrom pydantic import BaseModel\n"
+
+
+def problems(tmp_path: Path, source: str, extra: dict[str, str] | None = None) -> str:
+    name = write_package(tmp_path, {"app.py": HEADER + source, **(extra or {})})
+    with pytest.raises(BuildError) as info:
+        discover(name)
+    text = "\n".join(info.value.problems)
+    assert "app.py" in text or "__init__.py" in text or "other.py" in text, text
+    return text
+
+
+def test_duplicate_method_and_path(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+t = lk.Table("things", key="id")
+@lk.route("GET", "/things/{id}", reads=[t])
+def first(id: str) -> dict: return {}
+@lk.route("GET", "/things/{thing}", reads=[t])
+def second(thing: str) -> dict: return {}
+""")
+    assert "GET /things/{thing} is already served by" in text and "(first)" in text and "(second)" in text
+
+
+def test_path_parameter_without_function_parameter(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+@lk.route("GET", "/orders/{order_id}")
+def get_order() -> dict: return {}
+""")
+    assert "path parameter {order_id} has no function parameter" in text and "add `order_id: str`" in text
+
+
+def test_function_parameter_without_path_parameter(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+@lk.route("GET", "/orders/{id}")
+def get_order(order_id: str) -> dict: return {}
+""")
+    assert "{id}" in text and "'order_id' matches no path parameter" in text
+
+
+def test_parameter_type_that_cannot_be_bound(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+import datetime
+@lk.route("GET", "/when")
+def when(at: datetime.datetime) -> dict: return {}
+""")
+    assert "parameter 'at'" in text and "cannot be bound" in text and "(when)" in text
+
+
+def test_two_body_parameters(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+class A(BaseModel):
+    x: int
+@lk.route("POST", "/a")
+def two(a: A, b: dict) -> dict: return {}
+""")
+    assert "both take the body" in text
+
+
+def test_resource_not_declared_at_module_level(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+def make():
+    return lk.Table("hidden", key="id")
+@lk.route("GET", "/x", reads=[make()])
+def x() -> dict: return {}
+""")
+    assert "Table('hidden') is not declared at module level" in text and "(x)" in text
+
+
+def test_two_services_in_one_package(tmp_path: Path) -> None:
+    text = problems(tmp_path, 'a = lk.Service("one")\n', {"other.py": 'import lambdakit as lk\nb = lk.Service("two")\n'})
+    assert "declares 2 services" in text and "its own package" in text
+
+
+@pytest.mark.parametrize("bad", ["orders table", "1orders", "x" * 49, "ordérs", ""])
+def test_names_aws_would_reject(tmp_path: Path, bad: str) -> None:
+    text = problems(tmp_path, f't = lk.Table({bad!r}, key="id")\n')
+    assert "app.py:3" in text and "is not valid" in text and "letters, digits" in text
+
+
+def test_names_that_clash_once_case_and_separators_are_ignored(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+orders = lk.Table("orders", key="id")
+order_q = lk.Queue("Orders")
+""")
+    assert "clashes with table 'orders'" in text
+
+
+def test_function_name_clashing_with_a_table(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+orders = lk.Table("orders", key="id")
+@lk.route("GET", "/o/{id}", reads=[orders])
+def ORDERS(id: str) -> dict: return {}
+""")
+    assert "function name 'ORDERS' clashes" in text
+
+
+def test_bad_key_type(tmp_path: Path) -> None:
+    text = problems(tmp_path, 't = lk.Table("t", key=("id", float))\n')
+    assert "with type str, int or bytes" in text
+
+
+def test_status_on_storage_first_route(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+@lk.route("POST", "/in", trigger="sqs", status=201)
+def take(body: dict) -> None: ...
+""")
+    assert "status= does not apply to a storage-first route" in text
+
+
+def test_unknown_auth(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+@lk.route("GET", "/x", auth="password")
+def x() -> dict: return {}
+""")
+    assert "auth='password' is not an authorizer" in text
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+@lk.route("GET", "/a/{id}")
+def a() -> dict: return {}
+@lk.route("GET", "/b/{id}")
+def b() -> dict: return {}
+""")
+    assert "(a)" in text and "(b)" in text
+
+
+def test_cli_prints_problems_without_a_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = write_package(tmp_path, {"app.py": HEADER + '@lk.route("GET", "/a/{id}")\ndef a() -> dict: return {}\n'})
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["build", name, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "problem(s)" in result.output and "has no function parameter" in result.output
+
+
+def test_cli_unknown_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["build", "no_such_pkg_xyz"])
+    assert result.exit_code == 2 and "no such module or package" in result.output
