@@ -70,5 +70,37 @@ def routes(package: str) -> None:
     click.echo(summary(_load(package)))
 
 
+@main.command()
+@click.argument("package")
+@click.option("--stage", default="dev", show_default=True, help="Deploys as the stack SERVICE-STAGE.")
+@click.option("--region", default=None, help="AWS region (default: your AWS configuration's).")
+@click.option("--profile", default=None, help="AWS profile to deploy with.")
+@click.option("--dry-run", is_flag=True, help="Build and print the SAM CLI commands without running them.")
+def deploy(package: str, stage: str, region: str | None, profile: str | None, dry_run: bool) -> None:
+    """Build PACKAGE and deploy it with the SAM CLI as stack SERVICE-STAGE."""
+    import shlex
+    import subprocess
+
+    from lambdakit.build import build as write
+    from lambdakit.deploy import commands, sam_available
+
+    app = _load(package)
+    out = Path(".lambdakit") / "deploy" / stage
+    write(app, out)
+    steps = commands(app, stage, out, region, profile)
+    if dry_run:
+        for step in steps:
+            click.echo(shlex.join(step))
+        return
+    if not sam_available():
+        raise click.ClickException(
+            "the SAM CLI (`sam`) is not on PATH: install it with `pip install aws-sam-cli`, "
+            f"or deploy {out / 'template.yaml'} yourself (see --dry-run for the commands)")
+    for step in steps:
+        click.echo(f"$ {shlex.join(step)}")
+        if subprocess.run(step).returncode != 0:
+            raise click.ClickException(f"`{step[0]} {step[1]}` failed; its output is above")
+
+
 if __name__ == "__main__":
     main()

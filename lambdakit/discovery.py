@@ -76,8 +76,7 @@ def discover(package: str) -> App:
             if isinstance(value, Service) and all(value is not s for _, s in services):
                 services.append((f"{module.__file__} ({var})", value))
             elif isinstance(value, (Resource, Cognito)) and id(value) not in declared:
-                if getattr(value, "__module__", None) and value.__class__.__module__.startswith("lambdakit"):
-                    declared[id(value)] = (f"{module.__file__} ({var})", value)
+                declared[id(value)] = (f"{module.__file__} ({var})", value)
     if len(services) > 1:
         where = ", ".join(f"{m} ({s.name})" for m, s in services)
         problems.append(f"{package} declares {len(services)} services: {where}; one package holds one "
@@ -94,6 +93,9 @@ def discover(package: str) -> App:
     app.pools = sorted((r for r in resources if isinstance(r, Cognito) and not r.required_scopes),
                        key=lambda r: r.name)
     problems += _check(app, declared)
+    from lambdakit.derive.authorizers import problems as auth_problems
+
+    problems += auth_problems(app)
     if problems:
         raise BuildError(problems)
     return app
@@ -113,7 +115,8 @@ def _check(app: App, declared: dict[int, tuple[str, Any]]) -> list[str]:
         else:
             owners[key] = f"{kind} {name!r}"
 
-    claim("service", app.service.name, app.package)
+    # The service names the stack, not a resource: USAGE.md's own `Service("orders")` beside
+    # `Table("orders")` must build, so the service stays out of the clash check.
     for res in [*app.tables, *app.queues, *app.streams]:
         claim(res.kind, res.name, declared[id(res)][0])
     routes: dict[tuple[str, str], FunctionSpec] = {}
@@ -155,6 +158,10 @@ def _check(app: App, declared: dict[int, tuple[str, Any]]) -> list[str]:
             problems.append(str(exc))
         if spec.source is not None and spec.kind == "http":
             claim(spec.source.kind, spec.source.name + "-" + spec.source.kind, spec.where)
+    # Storage first (issue 3): key fields the gateway reads, one consumer per queue, FIFO limits.
+    from lambdakit.derive.storage import check as storage_check
+
+    problems += storage_check(app)
     return problems
 
 

@@ -80,7 +80,8 @@ def x() -> dict: return {}
 
 
 def test_two_services_in_one_package(tmp_path: Path) -> None:
-    text = problems(tmp_path, 'a = lk.Service("one")\n', {"other.py": 'import lambdakit as lk\nb = lk.Service("two")\n'})
+    other = {"other.py": 'import lambdakit as lk\nb = lk.Service("two")\n'}
+    text = problems(tmp_path, 'a = lk.Service("one")\n', other)
     assert "declares 2 services" in text and "its own package" in text
 
 

@@ -228,5 +228,5 @@ def test_handlers_survive_unusual_events(app: App, tmp_path: Path) -> None:
     event["queryStringParameters"] = None
     event["headers"] = None
     event["requestContext"] = {}
-    status, _, body = call(app, "search", event)
+    status, _, _ = call(app, "search", event)
     assert status == 422

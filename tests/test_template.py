@@ -67,7 +67,13 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> tuple[App, dict[str, Any]
     return app, build_template(app)
 
 
-@pytest.fixture(params=["example", "small"])
+@pytest.fixture(scope="module")
+def usage() -> tuple[App, dict[str, Any]]:
+    app = discover("tests.fixtures.usage_shop")
+    return app, build_template(app)
+
+
+@pytest.fixture(params=["example", "small", "usage"])
 def built(request: pytest.FixtureRequest) -> tuple[App, dict[str, Any]]:
     return request.getfixturevalue(request.param)
 
@@ -97,9 +103,13 @@ def test_cfn_lint_is_clean_on_sam_and_transformed(built: tuple[App, dict[str, An
 
 
 def test_checkov_passes_on_the_sam_template(example: tuple[App, dict[str, Any]],
-                                            small: tuple[App, dict[str, Any]]) -> None:
-    merged = {**example[1], "Resources": {**example[1]["Resources"], **{
-        "Small" + k: v for k, v in small[1]["Resources"].items() if v["Type"] != "AWS::Serverless::Api"}}}
+                                            small: tuple[App, dict[str, Any]],
+                                            usage: tuple[App, dict[str, Any]]) -> None:
+    # One checkov run (it takes seconds) over all three apps' resources, prefixed apart.
+    merged = {**example[1], "Resources": {**example[1]["Resources"]}}
+    for prefix, (_, template) in (("Small", small), ("Usage", usage)):
+        merged["Resources"].update({prefix + k: v for k, v in template["Resources"].items()
+                                    if v["Type"] != "AWS::Serverless::Api"})
     assert checkov(merged) == []
 
 

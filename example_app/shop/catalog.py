@@ -1,12 +1,12 @@
-"""The catalogue: public reads, writes for staff."""
+"""The catalogue: public (cached) reads, writes for back-office systems holding the catalogue scope."""
 
 import lambdakit as lk
 
 from .models import NewProduct, Product
-from .resources import products
+from .resources import products, users
 
 
-@lk.route("GET", "/products/{sku}", reads=[products])
+@lk.route("GET", "/products/{sku}", reads=[products], auth=lk.PUBLIC, cache=60)
 def get_product(sku: str) -> Product:
     item = products.get(sku=sku)
     if item is None:
@@ -14,14 +14,15 @@ def get_product(sku: str) -> Product:
     return Product(**item)
 
 
-@lk.route("GET", "/products", reads=[products])
+@lk.route("GET", "/products", reads=[products], auth=lk.PUBLIC)
 def list_products(limit: int = 50) -> list[Product]:
     if not 1 <= limit <= 100:
         raise lk.BadRequest("limit must be between 1 and 100")
     return [Product(**item) for item in products.scan(limit=limit)]
 
 
-@lk.route("PUT", "/products/{sku}", writes=[products])
+# An access token with the custom scope: from the pool's machine client (client credentials).
+@lk.route("PUT", "/products/{sku}", writes=[products], auth=users.scopes("shop/catalog.write"))
 def put_product(sku: str, body: NewProduct) -> Product:
     if body.sku != sku:
         raise lk.BadRequest(f"the body is for {body.sku}, the path for {sku}")

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 import lambdakit as lk
 
 from .models import NewOrder, Order
-from .resources import audit, orders, products
+from .resources import audit, orders, products, users
 
 
 def _now() -> str:
@@ -25,23 +25,24 @@ def customer_orders(customer_id: str, limit: int = 20) -> list[Order]:
     return [Order(**item) for item in orders.query(index="by_customer", customer_id=customer_id, limit=limit)]
 
 
-@lk.route("POST", "/orders", reads=[products], writes=[orders, audit], status=201)
-def create_order(body: NewOrder) -> Order:
+@lk.route("POST", "/orders", reads=[products], writes=[orders, audit], auth=users, status=201, throttle=(20, 40))
+def create_order(body: NewOrder, identity: lk.Identity) -> Order:
     if products.get(sku=body.sku) is None:
         raise lk.UnprocessableEntity(f"unknown sku {body.sku}")
     order = Order(order_id=lk.new_id(), created_at=_now(), **body.model_dump())
     orders.put(order.model_dump())
-    audit.send({"event": "order_created", "order": order.order_id, "customer": order.customer_id})
+    audit.send({"event": "order_created", "order": order.order_id, "customer": order.customer_id,
+                "by": identity.subject})
     return order
 
 
-@lk.route("DELETE", "/orders/{order_id}", writes=[orders, audit])
-def cancel_order(order_id: str) -> None:
+@lk.route("DELETE", "/orders/{order_id}", writes=[orders, audit], auth=users)
+def cancel_order(order_id: str, identity: lk.Identity) -> None:
     orders.delete(order_id=order_id)
-    audit.send({"event": "order_cancelled", "order": order_id})
+    audit.send({"event": "order_cancelled", "order": order_id, "by": identity.subject})
 
 
 # Storage first: API Gateway puts the validated body in a queue and answers 202.
-@lk.route("POST", "/orders/import", trigger=lk.sqs(batch_size=10, max_receive=3), writes=[orders])
+@lk.route("POST", "/orders/import", trigger=lk.sqs(batch_size=10, max_receive=3), writes=[orders], auth=users)
 def import_order(body: NewOrder) -> None:
     orders.put(Order(order_id=lk.new_id(), created_at=_now(), **body.model_dump()).model_dump())

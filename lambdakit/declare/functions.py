@@ -147,14 +147,16 @@ def route(
         elif isinstance(trigger, (SqsOptions, KinesisOptions)):
             storage = trigger
         else:
-            raise DeclarationError(f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)')
+            raise DeclarationError(
+                f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)')
         if storage is not None and status is not None:
             raise DeclarationError(
                 f"{where}: status= does not apply to a storage-first route: the gateway answers 202 "
                 "with the message id once the request is stored; remove status="
             )
         if storage is not None and cache is not None:
-            raise DeclarationError(f"{where}: cache= applies to GET routes served by a function, not storage-first routes")
+            raise DeclarationError(
+                f"{where}: cache= applies to GET routes served by a function, not storage-first routes")
         if cache is not None and verb != "GET":
             raise DeclarationError(f"{where}: cache={cache} is only for GET routes (API Gateway caches GET responses)")
         if cache is not None and not 0 < cache <= 3600:

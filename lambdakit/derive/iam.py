@@ -77,7 +77,7 @@ def log_group_id(spec: FunctionSpec) -> str:
 def _data(verb: str, res: Resource) -> Statement:
     sid = f"{verb}{camel(res.name)}{type(res).__name__}"
     if isinstance(res, Table):
-        resources = (table_arn(res),)
+        resources: tuple[str, ...] = (table_arn(res),)
         if verb == "Read" and res.indexes:
             resources += (table_arn(res) + "/index/*",)
         return Statement(sid, TABLE_READ if verb == "Read" else TABLE_WRITE, resources)

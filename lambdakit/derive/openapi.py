@@ -112,7 +112,7 @@ def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, A
 
 
 def operation(app: App, spec: FunctionSpec) -> dict[str, Any]:
-    from lambdakit.derive.storage import storage_integration
+    from lambdakit.derive.storage import method_responses, storage_integration
     from lambdakit.runtime.binding import http_plan
 
     assert spec.route is not None
@@ -126,16 +126,25 @@ def operation(app: App, spec: FunctionSpec) -> dict[str, Any]:
     if spec.storage_first:
         op["x-amazon-apigateway-request-validator"] = "body"
         op["x-amazon-apigateway-integration"] = storage_integration(spec)
-        op["responses"] = {"202": {"description": "stored"}, "400": {"description": "invalid body"}}
+        op["responses"] = method_responses()  # every status the integration maps to needs its method response
     else:
         cache_keys = []
         if spec.route.cache:
-            cache_keys = [f"method.request.{'path' if p['in'] == 'path' else 'querystring'}.{p['name']}"
-                          for p in params]
+            from lambdakit.derive.authorizers import cache_key_parameters
+
+            params += cache_key_parameters(app, spec)  # the caller's credentials keep cached answers per caller
+            where = {"path": "path", "query": "querystring", "header": "header"}
+            cache_keys = [f"method.request.{where[p['in']]}.{p['name']}" for p in params]
         op["x-amazon-apigateway-integration"] = lambda_integration(spec, cache_keys)
-        status = str(spec.route.status or 200)
+        status = str(spec.route.status or (204 if _returns_none(spec) else 200))
         op["responses"] = {status: {"description": "success"}, "4XX": {"description": "client error"}}
     return op
+
+
+def _returns_none(spec: FunctionSpec) -> bool:
+    from lambdakit.runtime.binding import hints
+
+    return hints(spec.func).get("return", object) is type(None)
 
 
 def document(app: App) -> dict[str, Any]:

@@ -2,36 +2,58 @@
 
 Everything a queue or stream needs lives here: the gateway's service
 integration and the role it assumes, the queue and its dead-letter queue, the
-stream and its failure queue, the consumer's event source, the idempotency table.
+stream and its failure queue, the consumer's event source, the idempotency
+table, the build checks that keep a valid body storable, and the names the
+local emulator gives these resources.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.names import camel
+from lambdakit.declare.names import DeclarationError, camel
 from lambdakit.declare.resources import Queue, Stream
+from lambdakit.declare.service import App
 from lambdakit.declare.triggers import KinesisOptions, SqsOptions
 from lambdakit.derive import iam
 from lambdakit.derive.skips import QUEUE_SKIPS, TABLE_SKIPS, skips
 
-VISIBILITY_FACTOR = 6  # AWS's advice: queue visibility timeout >= 6x the function timeout
+VISIBILITY_FACTOR = 6  # AWS's advice: visibility timeout >= 6x the function timeout (+ the batching window)
 
 
 def ingest_role_id(spec: FunctionSpec) -> str:
     return camel(spec.name) + "IngestRole"
 
 
+def _error(code: str, message: str) -> str:
+    return ('{"error": {"code": "%s", "message": "%s"}, "request_id": "$context.requestId"}' % (code, message))
+
+
 def _responses(ok_template: str) -> dict[str, Any]:
-    error = ('{"error": {"code": "%s", "message": "%s"}, "request_id": "$context.requestId"}')
+    """Integration responses, keyed by the regex matched against the service's status code.
+
+    A refusal from SQS or Kinesis (throttling, size, permissions) must never
+    look like success: the caller is told the request was not stored.
+    """
     return {
         "default": {"statusCode": "202", "responseTemplates": {"application/json": ok_template}},
-        "4\\d{2}": {"statusCode": "500", "selectionPattern": "4\\d{2}",
-                    "responseTemplates": {"application/json": error % ("internal_error", "the request was not stored")}},
-        "5\\d{2}": {"statusCode": "503", "selectionPattern": "5\\d{2}",
-                    "responseTemplates": {"application/json": error % ("service_unavailable",
-                                                                       "the request was not stored; retry")}},
+        "4\\d{2}": {"statusCode": "500", "responseTemplates": {
+            "application/json": _error("internal_error", "the request was not stored")}},
+        "5\\d{2}": {"statusCode": "503", "responseTemplates": {
+            "application/json": _error("service_unavailable", "the request was not stored; retry")}},
+    }
+
+
+def method_responses() -> dict[str, Any]:
+    """The method responses a storage-first operation declares: every status its integration maps to."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    return {
+        "202": {"description": "stored; the body holds the message id (SQS) or sequence number (Kinesis)"},
+        "400": {"description": "invalid body, refused before anything is stored", "content": error},
+        "500": {"description": "not stored: the queue or stream refused the request", "content": error},
+        "503": {"description": "not stored: the queue or stream is unavailable; retry", "content": error},
     }
 
 
@@ -53,15 +75,18 @@ def storage_integration(spec: FunctionSpec) -> dict[str, Any]:
             "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:sqs:path/${AWS::AccountId}/"
                                f"${{{source.logical_id}.QueueName}}"},
             "passthroughBehavior": "never",
-            "requestParameters": {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"},
+            "requestParameters": {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
+                                  # the query API answers in JSON only when asked; the 202 template reads JSON
+                                  "integration.request.header.Accept": "'application/json'"},
             "requestTemplates": {"application/json": template},
             "responses": _responses(
                 '{"message_id": "$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')", '
                 '"request_id": "$context.requestId"}'),
         }
     assert isinstance(source, Stream) and isinstance(spec.options, KinesisOptions)
-    key = (f"$util.escapeJavaScript($input.path('$.{spec.options.partition_key}'))" if spec.options.partition_key
-           else "$context.requestId")
+    # escapeJavaScript turns ' into \' (not valid in JSON): undo that one escape.
+    key = (f"$util.escapeJavaScript($input.path('$.{spec.options.partition_key}')).replaceAll(\"\\\\'\", \"'\")"
+           if spec.options.partition_key else "$context.requestId")
     return {
         "type": "aws",
         "httpMethod": "POST",
@@ -100,10 +125,17 @@ def _trust(*services: str) -> dict[str, Any]:
         "Action": "sts:AssumeRole"}]}
 
 
-def queue_resources(queue: Queue, consumer_timeout: int | None) -> dict[str, Any]:
+def visibility_timeout(consumer_timeout: int | None, window: int = 0) -> int:
+    """Long enough that a message is not redelivered while a (retried) batch still holds it."""
+    if not consumer_timeout:
+        return 30
+    return min(max(30, VISIBILITY_FACTOR * consumer_timeout + window), 43200)
+
+
+def queue_resources(queue: Queue, consumer_timeout: int | None, window: int = 0) -> dict[str, Any]:
     """The queue (encrypted, redriving to its DLQ after max_receive) and its dead-letter queue."""
     fifo = {"FifoQueue": True, "ContentBasedDeduplication": True} if queue.fifo else {}
-    visibility = max(30, VISIBILITY_FACTOR * consumer_timeout) if consumer_timeout else 30
+    visibility = visibility_timeout(consumer_timeout, window)
     return {
         queue.dlq_logical_id: {
             "Type": "AWS::SQS::Queue",
@@ -116,7 +148,7 @@ def queue_resources(queue: Queue, consumer_timeout: int | None) -> dict[str, Any
             "Properties": {
                 **fifo,
                 "SqsManagedSseEnabled": True,
-                "VisibilityTimeout": min(visibility, 43200),
+                "VisibilityTimeout": visibility,
                 "MessageRetentionPeriod": queue.retention_days * 86400,
                 "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [queue.dlq_logical_id, "Arn"]},
                                   "maxReceiveCount": queue.max_receive},
@@ -146,6 +178,7 @@ def failure_queue(spec: FunctionSpec) -> dict[str, Any]:
 
 
 def idempotency_table(spec: FunctionSpec) -> dict[str, Any]:
+    """Powertools' record table: key `id`, records expire through the `expiration` TTL attribute."""
     return {iam.idempotency_table_id(spec): {
         "Type": "AWS::DynamoDB::Table",
         "Metadata": skips(TABLE_SKIPS),
@@ -179,7 +212,9 @@ def event_source(spec: FunctionSpec) -> dict[str, Any]:
     assert isinstance(opts, KinesisOptions)
     props = {
         "Stream": {"Fn::GetAtt": [source.logical_id, "Arn"]},
-        "StartingPosition": opts.starting_position,
+        # A storage-first stream holds only this route's requests: read them all, including any the
+        # gateway stored before the event source mapping was enabled (LATEST would skip those).
+        "StartingPosition": "TRIM_HORIZON" if spec.storage_first else opts.starting_position,
         "BatchSize": opts.batch_size,
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": opts.retries,
@@ -191,3 +226,126 @@ def event_source(spec: FunctionSpec) -> dict[str, Any]:
     if opts.window:
         props["MaximumBatchingWindowInSeconds"] = opts.window
     return {"Stream": {"Type": "Kinesis", "Properties": props}}
+
+
+# -- build checks ---------------------------------------------------------------------------------
+
+
+def _key_field_problem(spec: FunctionSpec, option: str, field: str) -> str | None:
+    """A field the gateway reads from the body to route the message must always be there as a string."""
+    from lambdakit.derive.jsonschema import body_schema
+    from lambdakit.runtime.binding import http_plan, is_model
+
+    assert spec.route is not None
+    body = http_plan(spec.func, spec.route.path_params, spec.where).body
+    fix = (f"give the body model a required field `{field}: str = Field(min_length=1)`, or name one it has")
+    if body is None or not is_model(body.model):
+        return f"{spec.where}: {option}={field!r} reads a field of the body, so the body must be a pydantic model; {fix}"
+    schema = body_schema(body.model)
+    prop = schema.get("properties", {}).get(field)
+    if prop is None:
+        fields = ", ".join(schema.get("properties", {})) or "none"
+        return f"{spec.where}: {option}={field!r}: the body model has no field {field!r} (it has: {fields}); {fix}"
+    if field not in schema.get("required", []) or prop.get("type") != "string":
+        return (f"{spec.where}: {option}={field!r} must be a required string field, so every stored request has "
+                f"one; {fix}")
+    return None
+
+
+def check(app: App) -> list[str]:
+    """Storage mistakes the template would carry to AWS: named once at build time, each with its fix."""
+    problems: list[str] = []
+    readers: dict[int, FunctionSpec] = {}
+    for spec in app.functions:
+        opts = spec.options
+        if spec.source is None or opts is None:
+            continue
+        if isinstance(spec.source, Queue):
+            other = readers.setdefault(id(spec.source), spec)
+            if other is not spec:
+                problems.append(f"{spec.where}: queue {spec.source.name!r} is already consumed by {other.where}; a "
+                                "queue hands each message to one consumer: give each consumer its own queue "
+                                "(or use a stream, which every consumer reads whole)")
+        if isinstance(opts, SqsOptions) and opts.fifo and opts.window:
+            problems.append(f"{spec.where}: window={opts.window}: Lambda has no batching window for FIFO queues; "
+                            "remove window=")
+        if spec.kind == "consumer":
+            if isinstance(opts, SqsOptions) and opts.group_by:
+                problems.append(f"{spec.where}: group_by= is for storage-first routes; a producer sets the group "
+                                "when it sends: `queue.send(message, group=...)`")
+            if isinstance(opts, KinesisOptions) and opts.partition_key:
+                problems.append(f"{spec.where}: partition_key= is for storage-first routes; a producer sets it when "
+                                "it puts: `stream.put(record, partition_key=...)`")
+            continue
+        if not spec.storage_first:
+            continue
+        key = ("partition_key", opts.partition_key) if isinstance(opts, KinesisOptions) else ("group_by", opts.group_by)
+        if key[1]:
+            try:
+                problem = _key_field_problem(spec, *key)
+            except DeclarationError:  # a signature the binding plan refuses: discovery reports that already
+                continue
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+# -- local names: what `lambdakit local` and tests create, and the runtime finds by default ---------------
+
+
+@dataclass(frozen=True)
+class LocalQueue:
+    """A queue to create locally, with the attributes the template gives it."""
+
+    name: str
+    fifo: bool
+    dead_letter: str | None
+    max_receive: int
+    visibility: int
+
+
+def local_queue_name(queue: Queue) -> str:
+    """The runtime's fallback for a queue's physical name (`lambdakit.runtime.data.queue_url`)."""
+    return queue.name + (".fifo" if queue.fifo else "")
+
+
+def local_dlq_name(queue: Queue) -> str:
+    return queue.name + "-dlq" + (".fifo" if queue.fifo else "")
+
+
+def local_failure_queue_name(spec: FunctionSpec) -> str:
+    return spec.name + "-failures"
+
+
+def _queues(app: App) -> list[tuple[Queue, FunctionSpec | None]]:
+    consumers = {id(s.source): s for s in app.functions if s.source is not None}
+    queues = list(app.queues) + [s.source for s in app.functions if s.storage_first and isinstance(s.source, Queue)]
+    return [(q, consumers.get(id(q))) for q in queues]
+
+
+def local_queues(app: App) -> list[LocalQueue]:
+    """Every queue of the app (declared or storage-first) with its DLQ, then each Kinesis consumer's failure queue."""
+    out = []
+    for queue, consumer in _queues(app):
+        window = consumer.options.window if consumer is not None and consumer.options is not None else 0
+        out.append(LocalQueue(local_queue_name(queue), queue.fifo, local_dlq_name(queue), queue.max_receive,
+                              visibility_timeout(consumer.timeout if consumer else None, window)))
+    for spec in app.functions:
+        if isinstance(spec.options, KinesisOptions):
+            out.append(LocalQueue(local_failure_queue_name(spec), False, None, 0, 30))
+    return out
+
+
+def local_streams(app: App) -> list[str]:
+    return [s.name for s in app.streams] + [s.source.name for s in app.functions
+                                            if s.storage_first and isinstance(s.source, Stream)]
+
+
+def local_tables(app: App) -> list[dict[str, Any]]:
+    """`dynamodb.create_table` arguments for the tables lambdakit adds itself: each idempotent consumer's."""
+    from lambdakit.runtime.idempotency import local_table_name
+
+    return [{"TableName": local_table_name(spec.name), "BillingMode": "PAY_PER_REQUEST",
+             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}
+            for spec in app.functions if spec.idempotent]

@@ -18,7 +18,7 @@ def trigger(spec: FunctionSpec) -> str:
 
 
 def rows(app: App) -> list[tuple[str, ...]]:
-    out = []
+    out: list[tuple[str, ...]] = []
     for spec in app.functions:
         route = f"{spec.route.method} {spec.route.path}" if spec.route else "-"
         auth = describe(app.effective_auth(spec)) if spec.route else "-"
@@ -31,9 +31,9 @@ def rows(app: App) -> list[tuple[str, ...]]:
 
 def table(headers: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip(),
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
              "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in body]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
     return "\n".join(lines)
 
 

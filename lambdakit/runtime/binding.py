@@ -6,14 +6,14 @@ to serve), never per request, in the manner of FastAPI's dependant graph.
 
 from __future__ import annotations
 
+import sys
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from lambdakit.declare.names import DeclarationError
-from lambdakit.identity import Identity, Request
+from lambdakit.declare.record import Record
 
 _SCALARS: dict[Any, Callable[[str], Any]] = {}
 
@@ -30,28 +30,46 @@ def _bool(raw: str) -> bool:
 _SCALARS.update({str: str, int: int, float: float, bool: _bool})
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(Record):
     """One parameter: where its value comes from (`path`, `query`, `body`, `identity`, `request`)."""
 
+    __slots__ = ("name", "source", "convert", "many", "required", "default", "model")
     name: str
     source: str
-    convert: Callable[[str], Any] | None = None
-    many: bool = False
-    required: bool = True
-    default: Any = None
-    model: Any = None  # the body type: a pydantic model class, dict or list
+    convert: Callable[[str], Any] | None
+    many: bool
+    required: bool
+    default: Any
+    model: Any  # the body type: a pydantic model class, dict or list
+
+    def __init__(self, name: str, source: str, convert: Callable[[str], Any] | None = None, many: bool = False,
+                 required: bool = True, default: Any = None, model: Any = None) -> None:
+        self._set("name", name)
+        self._set("source", source)
+        self._set("convert", convert)
+        self._set("many", many)
+        self._set("required", required)
+        self._set("default", default)
+        self._set("model", model)
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Record):
+    __slots__ = ("params", "body", "wants_identity")
     params: tuple[Param, ...]
     body: Param | None
     wants_identity: bool
 
+    def __init__(self, params: tuple[Param, ...], body: Param | None, wants_identity: bool) -> None:
+        self._set("params", params)
+        self._set("body", body)
+        self._set("wants_identity", wants_identity)
+
     @property
     def query(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.source == "query")
+
+
+_NEVER = object()  # what Identity / Request are while nothing has imported them
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
@@ -91,6 +109,9 @@ def http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str
 
     sig = inspect.signature(func)
     types_ = hints(func)
+    # lk.Identity and lk.Request load on first use; a hint can only name them once they are loaded
+    identity = sys.modules.get("lambdakit.identity")
+    Identity, Request = (identity.Identity, identity.Request) if identity is not None else (_NEVER, _NEVER)
     params: list[Param] = []
     body: Param | None = None
     names = set()

@@ -67,7 +67,8 @@ def identity_from(event: dict[str, Any]) -> Identity | None:
     auth = ctx.get("authorizer") or {}
     claims = auth.get("claims")
     if claims:  # Cognito user pool authorizer
-        scopes = tuple(str(claims.get("scope", "")).split()) if claims.get("scope") else ()
+        # Access tokens carry `scope` (space-separated); ID tokens none, unless the gateway lists `scopes`.
+        scopes = tuple(str(claims["scope"]).split()) if claims.get("scope") else tuple(auth.get("scopes") or ())
         return Identity(subject=str(claims.get("sub", "")),
                         username=claims.get("cognito:username") or claims.get("username"),
                         claims=dict(claims), scopes=scopes, kind="cognito")

@@ -1,0 +1,199 @@
+"""(d) Build scale: `lambdakit build` of synthetic services of 10, 100 and 1000 functions.
+
+Each service is a package of modules of ten functions each (GETs with a path
+parameter, POSTs with a body, a PUT, a GET with query parameters, a queue
+consumer), a table and a queue per module and a Cognito pool on the writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import median, ratio, table
+
+SIZES = (10, 100, 1000)
+
+_MODELS = '''\
+from pydantic import BaseModel, Field
+
+
+class NewThing(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    qty: int = Field(gt=0)
+    tags: list[str] = []
+
+
+class Thing(NewThing):
+    thing_id: str
+'''
+
+_MODULE = '''\
+import lambdakit as lk
+
+from . import users
+from .models import NewThing, Thing
+
+things = lk.Table("t{k}", key="thing_id", indexes={{"by_name": "name"}})
+events = lk.Queue("q{k}")
+'''
+
+_FUNCTIONS = {
+    0: '''
+@lk.route("GET", "/m{k}/f{i}/{{thing_id}}", reads=[things])
+def m{k}_f{i}(thing_id: str) -> Thing:
+    return Thing(**(things.get(thing_id=thing_id) or {{}}))
+''',
+    4: '''
+@lk.route("POST", "/m{k}/f{i}", writes=[things, events], auth=users, status=201)
+def m{k}_f{i}(body: NewThing, identity: lk.Identity) -> Thing:
+    thing = Thing(thing_id=lk.new_id(), **body.model_dump())
+    things.put(thing.model_dump())
+    return thing
+''',
+    7: '''
+@lk.route("PUT", "/m{k}/f{i}/{{thing_id}}", writes=[things], auth=users)
+def m{k}_f{i}(thing_id: str, body: NewThing) -> Thing:
+    return Thing(thing_id=thing_id, **body.model_dump())
+''',
+    8: '''
+@lk.route("GET", "/m{k}/f{i}", reads=[things])
+def m{k}_f{i}(name: str, limit: int = 10) -> list[dict]:
+    return things.query(index="by_name", limit=limit, name=name)
+''',
+    9: '''
+@lk.consume(events, writes=[things])
+def m{k}_f{i}(message: dict) -> None:
+    things.put(message)
+''',
+}
+
+
+def _kind(i: int) -> int:
+    return 0 if i < 4 else 4 if i < 7 else i
+
+
+def generate(root: Path, size: int) -> str:
+    """Write package `svc{size}` under root; returns its name."""
+    name = f"lkbench_svc{size}"
+    pkg = root / name
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text(
+        f'import lambdakit as lk\n\nservice = lk.Service("svc{size}")\nusers = lk.Cognito("users{size}")\n')
+    (pkg / "models.py").write_text(_MODELS)
+    for k in range((size + 9) // 10):
+        count = min(10, size - 10 * k)
+        text = _MODULE.format(k=k) + "".join(_FUNCTIONS[_kind(i)].format(k=k, i=i) for i in range(count))
+        (pkg / f"mod{k:03d}.py").write_text(text)
+    return name
+
+
+PROBE = """\
+import json, os, resource, sys, time
+from pathlib import Path
+sys.path.insert(0, os.getcwd())
+from lambdakit.build import build, dump_yaml
+from lambdakit.derive.template import build_template
+from lambdakit.discovery import discover
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+app = discover({package!r})
+t1 = time.perf_counter()
+template = build_template(app, code_uri="src")
+t2 = time.perf_counter()
+text = dump_yaml(template)
+t3 = time.perf_counter()
+del template, text
+t4 = time.perf_counter()
+build(app, Path({out!r}))
+t5 = time.perf_counter()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"functions": len(app.functions), "discover": t1 - t0, "template": t2 - t1, "yaml": t3 - t2,
+                  "build": t5 - t4, "rss_base_kb": base, "rss_peak_kb": peak}}))
+"""
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "LAMBDAKIT"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def probe(root: Path, package: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(package=package, out=str(root / "out" / package))],
+                         cwd=root, env=_env(), capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def cli(root: Path, package: str) -> dict[str, float]:
+    """`lambdakit build PACKAGE` as a user runs it: wall time and peak memory of the process."""
+    exe = Path(sys.executable).with_name("lambdakit")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "lambdakit.cli"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    out = subprocess.run([*cmd, "build", package, "--out", str(root / "cli" / package)], cwd=root, env=_env(),
+                         capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr or out.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # RUSAGE_CHILDREN's maxrss is the largest child so far; it is exact when this child is the largest
+    return {"wall": wall, "maxrss_kb": float(max(after.ru_maxrss, before.ru_maxrss))}
+
+
+def run(rounds: int) -> dict[str, Any]:
+    root = Path(tempfile.mkdtemp(prefix="lk-bench-build-"))
+    try:
+        packages = {size: generate(root, size) for size in SIZES}
+        probes: dict[int, list[dict[str, Any]]] = {size: [] for size in SIZES}
+        clis: dict[int, list[dict[str, float]]] = {size: [] for size in SIZES}
+        for r in range(rounds):
+            for size in SIZES[r % 3:] + SIZES[: r % 3]:
+                probes[size].append(probe(root, packages[size]))
+                clis[size].append(cli(root, packages[size]))
+                shutil.rmtree(root / "out", ignore_errors=True)
+                shutil.rmtree(root / "cli", ignore_errors=True)
+        for size in SIZES:
+            assert all(p["functions"] == size for p in probes[size]), probes[size]
+        return {"probes": probes, "clis": clis}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
+    probes, clis = result["probes"], result["clis"]
+    rows = []
+    figures: dict[str, float] = {}
+    totals = {}
+    for size in SIZES:
+        ps = probes[size]
+        phase = {k: median([p[k] for p in ps]) for k in ("discover", "template", "yaml", "build")}
+        total = median([p["discover"] + p["build"] for p in ps])
+        totals[size] = total
+        wall = median([c["wall"] for c in clis[size]])
+        peak = median([p["rss_peak_kb"] for p in ps]) / 1024
+        grown = median([p["rss_peak_kb"] - p["rss_base_kb"] for p in ps]) / 1024
+        figures[f"cli {size}"] = wall
+        rows.append([size, f"{wall:.2f} s", f"{total:.2f} s", f"{total / size * 1e3:.2f} ms",
+                     f"{phase['discover']:.2f} s", f"{phase['template']:.2f} s", f"{phase['yaml']:.2f} s",
+                     f"{phase['build']:.2f} s", f"{peak:.0f} MB", f"{grown:.1f} MB"])
+    header = ["functions", "`lambdakit build` wall", "discover+build", "per function", "discover",
+              "template", "YAML", "build() (template+YAML+copy+write)", "peak RSS", "RSS growth"]
+    text = table(header, rows)
+    slope_small = (totals[100] - totals[10]) / 90
+    slope_large = (totals[1000] - totals[100]) / 900
+    figures["linearity"] = slope_large / slope_small
+    text += (f"\n\nMarginal cost per function: {slope_small * 1e3:.2f} ms from 10 to 100 functions, "
+             f"{slope_large * 1e3:.2f} ms from 100 to 1000 ({ratio(slope_large, slope_small)}; 1.00x is linear).")
+    return text, figures

@@ -1,0 +1,444 @@
+"""In-memory AWS for local runs and tests: moto, the declared resources created in it, and seed data.
+
+Resources are created under their declared names, as the runtime's fallback
+expects, and the `LK_<NAME>` variables are set to the physical names (queue
+URLs for queues), as the template sets them in Lambda, so handles take the
+same code path locally as deployed. The backend also resolves the `Fn::Sub`
+strings of the derived policies to the concrete ARNs of what it created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from lambdakit.declare.auth import Cognito
+from lambdakit.declare.functions import FunctionSpec
+from lambdakit.declare.resources import Queue, Resource, Stream, Table
+from lambdakit.declare.triggers import KinesisOptions
+from lambdakit.derive import iam
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+#: The credentials local runs use; IAM-auth routes accept SigV4 signatures made with them.
+ACCESS_KEY = "testing"
+SECRET_KEY = "testing"
+DEMO_USER = "demo@example.com"
+DEMO_PASSWORD = "Demo-Passw0rd!"
+
+_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
+            "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+_ENV = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION}
+
+
+class SeedError(ValueError):
+    """The seed file names something the app does not declare, or holds the wrong shape."""
+
+
+@dataclass
+class Declared:
+    """What a set of functions and modules declares: the resources to create, and their variable names."""
+
+    specs: list[FunctionSpec] = field(default_factory=list)
+    resources: list[Resource] = field(default_factory=list)
+    pools: list[Cognito] = field(default_factory=list)
+    labels: dict[int, str] = field(default_factory=dict)
+
+    def add(self, value: Any, label: str | None = None) -> None:
+        if isinstance(value, Resource):
+            if all(value is not r for r in self.resources):
+                self.resources.append(value)
+        elif isinstance(value, Cognito):
+            if not any(value.same_pool(p) for p in self.pools):
+                self.pools.append(value)
+        else:
+            return
+        if label is not None:
+            self.labels.setdefault(id(value), label)
+
+
+def declared(specs: Iterable[FunctionSpec], modules: Iterable[ModuleType] = ()) -> Declared:
+    """Everything the specs touch (reads, writes, sources, auth) and every resource the modules hold."""
+    out = Declared()
+    for module in modules:
+        for var, value in sorted(vars(module).items()):
+            out.add(value, var)
+    for spec in specs:
+        out.specs.append(spec)
+        for res in (*spec.resources, *((spec.source,) if spec.source is not None else ())):
+            out.add(res)
+        if isinstance(spec.auth, Cognito):
+            out.add(spec.auth)
+    return out
+
+
+@dataclass(frozen=True)
+class LocalPool:
+    """A user pool created in moto for a declared `lk.Cognito`: what verifying its tokens needs."""
+
+    name: str
+    pool_id: str
+    client_id: str
+    issuer: str
+
+
+class Backend:
+    """moto, started once; resources are added as apps and fixtures declare them (idempotently)."""
+
+    def __init__(self, region: str = REGION, account: str = ACCOUNT) -> None:
+        self.region = region
+        self.account = account
+        self.credentials = {ACCESS_KEY: SECRET_KEY}
+        self.refs: dict[str, str] = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account,
+                                     "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "local"}
+        self.owners: dict[str, Resource] = {}  # ARN -> the declared resource
+        self.labels: dict[int, str] = {}
+        self.queue_urls: dict[int, str] = {}
+        self.pools: dict[str, LocalPool] = {}
+        self.specs: list[FunctionSpec] = []
+        self._created: set[str] = set()
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+
+    # -- lifecycle ------------------------------------------------------------
+    def start(self) -> Backend:
+        from moto import mock_aws
+
+        from lambdakit.local import iam_guard
+        from lambdakit.runtime import aws
+
+        iam_guard.install()
+        for name in _CLEARED:
+            self._set_env(name, None)
+        for name, value in _ENV.items():
+            self._set_env(name, value)
+        self._mock = mock_aws(config={"core": {"mock_credentials": False}})
+        self._mock.start()
+        aws.reset()
+        return self
+
+    def stop(self) -> None:
+        from lambdakit.runtime import aws
+
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for name, value in reversed(list(self._saved_env.items())):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        aws.reset()
+
+    def __enter__(self) -> Backend:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _set_env(self, name: str, value: str | None) -> None:
+        if name not in self._saved_env:
+            self._saved_env[name] = os.environ.get(name)
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+    def client(self, service: str) -> Any:
+        from lambdakit.runtime import aws
+
+        return aws.client(service)
+
+    # -- resources ------------------------------------------------------------
+    def provision(self, found: Declared) -> None:
+        """Create what `found` declares and is not there yet; set the `LK_<NAME>` variables."""
+        consumers = {id(s.source): s for s in found.specs if s.source is not None}
+        for label_id, label in found.labels.items():
+            self.labels.setdefault(label_id, label)
+        for res in found.resources:
+            if isinstance(res, Table):
+                self._table(res)
+            elif isinstance(res, Queue):
+                consumer = consumers.get(id(res))
+                self._queue(res, consumer.timeout if consumer else None)
+            elif isinstance(res, Stream):
+                self._stream(res)
+        for spec in found.specs:
+            if all(spec is not s for s in self.specs):
+                self.specs.append(spec)
+            if isinstance(spec.options, KinesisOptions):
+                name = f"{spec.name}-failures"
+                url = self._create_queue(name, {})
+                self.refs[f"{iam.failure_queue_id(spec)}.Arn"] = self.arn("sqs", name)
+                self.refs[iam.failure_queue_id(spec)] = url
+            if spec.idempotent:
+                name = self.idempotency_table(spec)
+                self._create_table(name, ("id", "S"), None, {})
+                self.refs[iam.idempotency_table_id(spec)] = name
+            self.refs[f"{iam.log_group_id(spec)}.Arn"] = self.arn("logs", f"/aws/lambda/{spec.name}") + ":*"
+        for pool in found.pools:
+            self._pool(pool)
+
+    def arn(self, service: str, name: str) -> str:
+        if service == "dynamodb":
+            return f"arn:aws:dynamodb:{self.region}:{self.account}:table/{name}"
+        if service == "kinesis":
+            return f"arn:aws:kinesis:{self.region}:{self.account}:stream/{name}"
+        if service == "logs":
+            return f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
+        return f"arn:aws:{service}:{self.region}:{self.account}:{name}"
+
+    @staticmethod
+    def idempotency_table(spec: FunctionSpec) -> str:
+        return f"{spec.name}-idempotency"
+
+    def _table(self, table: Table) -> None:
+        self._create_table(table.name, table.key, table.sort_key, table.indexes, table.ttl)
+        arn = self.arn("dynamodb", table.name)
+        self.refs[table.logical_id] = table.name
+        self.refs[f"{table.logical_id}.Arn"] = arn
+        self.owners[arn] = table
+        self._set_env(table.env, table.name)
+
+    def _create_table(self, name: str, key: tuple[str, str], sort: tuple[str, str] | None,
+                      indexes: dict[str, tuple[tuple[str, str], tuple[str, str] | None]],
+                      ttl: str | None = "expiration") -> None:
+        if "table:" + name in self._created:
+            return
+        attrs: dict[str, str] = {}
+
+        def schema(partition: tuple[str, str], sort_key: tuple[str, str] | None) -> list[dict[str, str]]:
+            attrs[partition[0]] = partition[1]
+            out = [{"AttributeName": partition[0], "KeyType": "HASH"}]
+            if sort_key:
+                attrs[sort_key[0]] = sort_key[1]
+                out.append({"AttributeName": sort_key[0], "KeyType": "RANGE"})
+            return out
+
+        kwargs: dict[str, Any] = {"TableName": name, "BillingMode": "PAY_PER_REQUEST", "KeySchema": schema(key, sort)}
+        if indexes:
+            kwargs["GlobalSecondaryIndexes"] = [
+                {"IndexName": index, "KeySchema": schema(*keys), "Projection": {"ProjectionType": "ALL"}}
+                for index, keys in indexes.items()]
+        kwargs["AttributeDefinitions"] = [{"AttributeName": n, "AttributeType": t} for n, t in attrs.items()]
+        ddb = self.client("dynamodb")
+        ddb.create_table(**kwargs)
+        if ttl:
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"AttributeName": ttl, "Enabled": True})
+        self._created.add("table:" + name)
+
+    def _create_queue(self, name: str, attributes: dict[str, str]) -> str:
+        url: str = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self._created.add("queue:" + name)
+        return url
+
+    def _queue(self, queue: Queue, consumer_timeout: int | None) -> None:
+        suffix = ".fifo" if queue.fifo else ""
+        fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if queue.fifo else {}
+        name, dlq = queue.name + suffix, f"{queue.name}-dlq{suffix}"
+        if "queue:" + name not in self._created:
+            dlq_url = self._create_queue(dlq, {**fifo, "MessageRetentionPeriod": "1209600"})
+            dlq_arn = self.arn("sqs", dlq)
+            from lambdakit.derive.storage import VISIBILITY_FACTOR
+
+            visibility = max(30, VISIBILITY_FACTOR * consumer_timeout) if consumer_timeout else 30
+            url = self._create_queue(name, {
+                **fifo, "VisibilityTimeout": str(min(visibility, 43200)),
+                "MessageRetentionPeriod": str(queue.retention_days * 86400),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive}),
+            })
+            self.refs[queue.dlq_logical_id] = dlq_url
+            self.refs[f"{queue.dlq_logical_id}.Arn"] = dlq_arn
+            self.refs[queue.logical_id] = url
+            self.refs[f"{queue.logical_id}.Arn"] = self.arn("sqs", name)
+            self.refs[f"{queue.logical_id}.QueueName"] = name
+            self.owners[self.arn("sqs", name)] = queue
+        self.queue_urls[id(queue)] = self.refs[queue.logical_id]
+        self._set_env(queue.env, self.refs[queue.logical_id])
+
+    def _stream(self, stream: Stream) -> None:
+        if "stream:" + stream.name not in self._created:
+            kinesis = self.client("kinesis")
+            kinesis.create_stream(StreamName=stream.name, ShardCount=1)
+            self._created.add("stream:" + stream.name)
+            arn = self.arn("kinesis", stream.name)
+            self.refs[stream.logical_id] = stream.name
+            self.refs[f"{stream.logical_id}.Arn"] = arn
+            self.owners[arn] = stream
+        self._set_env(stream.env, stream.name)
+
+    def queue_url(self, queue: Queue) -> str:
+        url = self.queue_urls.get(id(queue)) or self.refs.get(queue.logical_id)
+        if url is None:
+            raise KeyError(f"{queue!r} was not created locally; declare it at module level or use it in reads=/writes=")
+        return url
+
+    def dlq_url(self, queue: Queue) -> str:
+        return self.refs[queue.dlq_logical_id]
+
+    def resource_named(self, name: str) -> Resource:
+        for arn, res in self.owners.items():
+            if res.name == name:
+                return res
+        known = ", ".join(sorted({r.name for r in self.owners.values()}))
+        raise KeyError(f"no table, queue or stream named {name!r}; this app declares: {known or 'none'}")
+
+    def label(self, res: Resource) -> str:
+        """The name a user wrote for the resource (its module variable), for messages."""
+        return self.labels.get(id(res), res.name.replace("-", "_"))
+
+    def resolve(self, sub: str) -> str:
+        """A policy resource (`Fn::Sub` syntax) as a concrete ARN; unknown references stay unmatched."""
+        return re.sub(r"\$\{([^}]+)\}", lambda m: self.refs.get(m.group(1), f"<unresolved {m.group(1)}>"), sub)
+
+    # -- Cognito --------------------------------------------------------------
+    def _pool(self, pool: Cognito) -> LocalPool:
+        found = self.pools.get(pool.name)
+        if found is not None:
+            return found
+        idp = self.client("cognito-idp")
+        created = idp.create_user_pool(
+            PoolName=pool.name, UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
+            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
+                                         "RequireNumbers": True, "RequireSymbols": True}})["UserPool"]
+        client = idp.create_user_pool_client(
+            UserPoolId=created["Id"], ClientName=f"{pool.name}-client", GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                               "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
+        local = LocalPool(pool.name, created["Id"], client["ClientId"],
+                          f"https://cognito-idp.{self.region}.amazonaws.com/{created['Id']}")
+        self.pools[pool.name] = local
+        return local
+
+    def pool(self, name: str | None = None) -> LocalPool:
+        if name is None:
+            if len(self.pools) != 1:
+                raise KeyError(f"name the user pool: this app has {len(self.pools)} ({', '.join(self.pools) or 'none'})")
+            return next(iter(self.pools.values()))
+        if name not in self.pools:
+            raise KeyError(f"no user pool {name!r}; this app has: {', '.join(self.pools) or 'none'}")
+        return self.pools[name]
+
+    def add_user(self, username: str, password: str = DEMO_PASSWORD, pool: str | None = None,
+                 attributes: dict[str, str] | None = None) -> None:
+        """Create a confirmed user with a permanent password (idempotent)."""
+        local = self.pool(pool)
+        idp = self.client("cognito-idp")
+        attrs = [{"Name": k, "Value": v} for k, v in {"email": username, "email_verified": "true",
+                                                       **(attributes or {})}.items()]
+        try:
+            idp.admin_create_user(UserPoolId=local.pool_id, Username=username, MessageAction="SUPPRESS",
+                                  UserAttributes=attrs)
+        except idp.exceptions.UsernameExistsException:
+            pass
+        idp.admin_set_user_password(UserPoolId=local.pool_id, Username=username, Password=password, Permanent=True)
+
+    def sign_in(self, username: str, password: str, pool: str | None = None,
+                scopes: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Cognito's tokens for a user: `IdToken`, `AccessToken` (with `scopes` when asked), `ExpiresIn`."""
+        local = self.pool(pool)
+        idp = self.client("cognito-idp")
+        result: dict[str, Any] = idp.admin_initiate_auth(
+            UserPoolId=local.pool_id, ClientId=local.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password})["AuthenticationResult"]
+        if scopes:
+            result["AccessToken"] = self._scoped_access_token(local, username, scopes)
+        return result
+
+    def _scoped_access_token(self, local: LocalPool, username: str, scopes: tuple[str, ...]) -> str:
+        """An access token carrying custom scopes, as Cognito's OAuth flows issue; signed by moto's key."""
+        import uuid
+
+        from moto.cognitoidp.models import cognitoidp_backends
+
+        user_pool = cognitoidp_backends[self.account][self.region].user_pools[local.pool_id]
+        token, _ = user_pool.create_jwt(local.client_id, username, "access",
+                                        extra_data={"scope": " ".join(scopes), "origin_jti": str(uuid.uuid4())})
+        return str(token)
+
+    # -- seed data --------------------------------------------------------------
+    def seed(self, data: dict[str, Any]) -> dict[str, int]:
+        """Load `{"tables": {name: [items]}, "queues": {name: [bodies]}, "streams": {name: [records]},
+        "users": [{"username", "password", "pool"?}]}`; returns how many of each were loaded."""
+        if not isinstance(data, dict):
+            raise SeedError("the seed is a JSON object with any of: tables, queues, streams, users")
+        unknown = set(data) - {"tables", "queues", "streams", "users"}
+        if unknown:
+            raise SeedError(f"unknown seed section(s) {', '.join(sorted(unknown))}; use tables, queues, streams, users")
+        counts = {"items": 0, "messages": 0, "records": 0, "users": 0}
+        for name, items in (data.get("tables") or {}).items():
+            table = self._seed_target(name, Table)
+            ddb = self.client("dynamodb")
+            from boto3.dynamodb.types import TypeSerializer
+
+            serializer = TypeSerializer()
+            for item in _as_list(name, items):
+                plain = json.loads(json.dumps(item), parse_float=Decimal)
+                ddb.put_item(TableName=table.name, Item={k: serializer.serialize(v) for k, v in plain.items()})
+                counts["items"] += 1
+        for name, bodies in (data.get("queues") or {}).items():
+            queue = self._seed_target(name, Queue)
+            for body in _as_list(name, bodies):
+                kwargs: dict[str, Any] = {"QueueUrl": self.queue_url(queue), "MessageBody": _text(body)}
+                if queue.fifo:
+                    kwargs["MessageGroupId"] = "seed"
+                self.client("sqs").send_message(**kwargs)
+                counts["messages"] += 1
+        for name, records in (data.get("streams") or {}).items():
+            stream = self._seed_target(name, Stream)
+            for i, record in enumerate(_as_list(name, records)):
+                key = str(record.get("partition_key", i)) if isinstance(record, dict) and "data" in record else str(i)
+                value = record["data"] if isinstance(record, dict) and "data" in record else record
+                self.client("kinesis").put_record(StreamName=stream.name, Data=_text(value).encode(), PartitionKey=key)
+                counts["records"] += 1
+        for user in data.get("users") or []:
+            if not isinstance(user, dict) or "username" not in user:
+                raise SeedError(f'a seed user is {{"username": ..., "password": ..., "pool": ...}}, not {user!r}')
+            self.add_user(user["username"], user.get("password", DEMO_PASSWORD), user.get("pool"),
+                          user.get("attributes"))
+            counts["users"] += 1
+        return counts
+
+    def seed_file(self, path: str | Path) -> dict[str, int]:
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as exc:
+            raise SeedError(f"{path}: not valid JSON: {exc}") from None
+        try:
+            return self.seed(data)
+        except SeedError as exc:
+            raise SeedError(f"{path}: {exc}") from None
+
+    def _seed_target(self, name: str, kind: type[Resource]) -> Any:
+        for res in self.owners.values():
+            if res.name == name and isinstance(res, kind):
+                return res
+        known = sorted(r.name for r in self.owners.values() if isinstance(r, kind))
+        raise SeedError(f"no {kind.kind} named {name!r}; the app declares: {', '.join(known) or 'none'}")
+
+
+def _as_list(name: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise SeedError(f"{name}: expected a list, got {type(value).__name__}")
+    return value
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def modules_near(specs: Iterable[FunctionSpec]) -> list[ModuleType]:
+    """The loaded modules that share a top-level package with the specs: where their resources are declared."""
+    roots = {s.module.split(".", 1)[0] for s in specs}
+    return [m for name, m in sorted(sys.modules.items())
+            if m is not None and name.split(".", 1)[0] in roots and isinstance(m, ModuleType)]

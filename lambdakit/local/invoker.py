@@ -1,0 +1,162 @@
+"""Run one function the way Lambda runs it: its handler (built once), its environment, its IAM policy.
+
+Every local invocation, whatever started it (a request, a poller, an
+authorizer check), goes through `Invoker.call`, which also times it and
+logs one line: function, trigger, status, milliseconds. Invocations run one
+at a time: the environment a function sees is process-wide, and moto is
+not made for concurrent writers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from lambdakit.declare.functions import FunctionSpec
+from lambdakit.declare.service import App
+from lambdakit.local import iam_guard
+from lambdakit.local.backend import Backend
+from lambdakit.local.iam_guard import Policy
+from lambdakit.local.poller import LocalContext
+
+Handler = Callable[[dict[str, Any], Any], Any]
+log = logging.getLogger("lambdakit.local")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One line of the local log: what ran, what started it, how it ended, how long it took."""
+
+    function: str
+    trigger: str
+    status: str
+    ms: float
+    request_id: str
+
+    def __str__(self) -> str:
+        return f"{self.function:<22} {self.trigger:<10} {self.status:<12} {self.ms:8.1f} ms"
+
+
+class FunctionTimedOut(Exception):
+    """The function ran past its `timeout=`; Lambda would have stopped it and reported an error."""
+
+
+class Invoker:
+    def __init__(self, app: App, backend: Backend, history: int = 1000) -> None:
+        self.app = app
+        self.backend = backend
+        self.lock = threading.RLock()
+        self.history: deque[Invocation] = deque(maxlen=history)
+        self._handlers: dict[int, Handler] = {}
+        self._policies: dict[int, Policy] = {}
+        self._env: dict[int, dict[str, str]] = {}
+
+    # -- what a function is given ---------------------------------------------
+    def environment(self, spec: FunctionSpec) -> dict[str, str]:
+        """The variables the template gives this function, their references resolved to local names."""
+        found = self._env.get(id(spec))
+        if found is None:
+            from lambdakit.derive.template import environment
+
+            found = {}
+            for name, value in environment(self.app, spec).items():
+                if isinstance(value, dict) and "Ref" in value:
+                    value = self.backend.refs.get(value["Ref"])
+                if isinstance(value, str):
+                    found[name] = value
+            self._env[id(spec)] = found
+        return found
+
+    def policy(self, spec: FunctionSpec) -> Policy:
+        found = self._policies.get(id(spec))
+        if found is None:
+            from lambdakit.local.policies import policy_for
+
+            found = self._policies[id(spec)] = policy_for(spec, self.backend)
+        return found
+
+    def handler(self, spec: FunctionSpec) -> Handler:
+        """The function's Lambda handler, built once (its cold start) inside its own environment."""
+        found = self._handlers.get(id(spec))
+        if found is None:
+            from lambdakit.runtime.loader import handler_for
+
+            with self.lock, self._environ(spec):
+                found = self._handlers[id(spec)] = handler_for(spec)
+        return found
+
+    @contextmanager
+    def _environ(self, spec: FunctionSpec) -> Iterator[None]:
+        saved = {name: os.environ.get(name) for name in self.environment(spec)}
+        os.environ.update(self.environment(spec))
+        try:
+            yield
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    # -- running it -------------------------------------------------------------
+    def call(self, spec: FunctionSpec, event: dict[str, Any], trigger: str, context: Any = None,
+             request_id: str | None = None) -> Any:
+        """Invoke `spec` with `event`; its AWS calls are held to its policy. Raises what the handler raises."""
+        handler = self.handler(spec)
+        if context is None:
+            context = LocalContext(spec.name, spec.timeout, spec.memory,
+                                   f"arn:aws:lambda:{self.backend.region}:{self.backend.account}:function:{spec.name}",
+                                   log_group_name=f"/aws/lambda/{spec.name}")
+        rid = request_id or getattr(context, "aws_request_id", "")
+        status = "error"
+        start = time.perf_counter()
+        try:
+            with self.lock, self._environ(spec), iam_guard.acting_as(self.policy(spec)):
+                result = handler(event, context)
+            elapsed = time.perf_counter() - start
+            if elapsed > spec.timeout:
+                status = "timeout"
+                raise FunctionTimedOut(f"{spec.name} ran {elapsed:.1f} s, past its timeout of {spec.timeout} s; "
+                                       "in Lambda it would have been stopped (raise timeout= or do less per call)")
+            status = _status(trigger, event, result)
+            return result
+        except FunctionTimedOut:
+            raise
+        except Exception as exc:
+            status = "Unauthorized" if trigger == "authorizer" and str(exc) == "Unauthorized" else \
+                f"error:{type(exc).__name__}"
+            raise
+        finally:
+            self._record(Invocation(spec.name, trigger, status, (time.perf_counter() - start) * 1000, rid))
+
+    def as_handler(self, spec: FunctionSpec, trigger: str) -> Handler:
+        """`call` as a plain `(event, context)` handler, for the pollers."""
+        def handler(event: dict[str, Any], context: Any) -> Any:
+            return self.call(spec, event, trigger, context)
+
+        return handler
+
+    def _record(self, invocation: Invocation) -> None:
+        self.history.append(invocation)
+        log.info("%s", invocation)
+
+
+def _status(trigger: str, event: dict[str, Any], result: Any) -> str:
+    if trigger == "http" and isinstance(result, dict):
+        return str(result.get("statusCode", "?"))
+    if trigger in ("sqs", "kinesis"):
+        total = len(event.get("Records") or [])
+        failed = len((result or {}).get("batchItemFailures") or []) if isinstance(result, dict) else 0
+        return f"{total - failed}/{total} ok"
+    if trigger == "authorizer" and isinstance(result, dict):
+        statements = (result.get("policyDocument") or {}).get("Statement") or [{}]
+        first = statements[0] if isinstance(statements, list) else statements
+        return str(first.get("Effect", "?"))
+    return "ok"
