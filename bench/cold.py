@@ -13,6 +13,7 @@ from __future__ import annotations
 import compileall
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,26 @@ def sample(artifact: Path, variant: str, boto3: bool) -> dict[str, Any]:
     return result
 
 
+def import_profile(artifact: Path, runs: int) -> dict[str, float]:
+    """Median self time of each lambdakit module on the HTTP path (`python -X importtime`), after the
+    app's own dependencies are loaded, so only lambdakit's share is attributed to lambdakit."""
+    code = ("import bench.apps.raw_app\nimport lambdakit.entry\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LAMBDAKIT", "BENCH"))}
+    env.update(PYTHONDONTWRITEBYTECODE="1", LAMBDAKIT_FUNCTION="bench.apps.lk_app:create")
+    times: dict[str, list[float]] = {}
+    for _ in range(runs):
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=artifact, env=env,
+                             capture_output=True, text=True, check=True).stderr
+        seen = False
+        for line in err.splitlines():
+            m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)", line)
+            if m and m[3].startswith("lambdakit"):
+                times.setdefault(m[3], []).append(int(m[1]) / 1e6)
+                seen = True
+        assert seen, err[-2000:]
+    return {name: median(values) for name, values in times.items()}
+
+
 CONFIGS = [  # (mode, boto3)
     ("as shipped", False),
     ("as shipped", True),
@@ -106,7 +127,8 @@ def run(samples: int) -> dict[str, Any]:
         for s in range(samples):
             for mode, boto3, variant in jobs[s % len(jobs):] + jobs[: s % len(jobs)]:
                 results[(mode, boto3, variant)].append(sample(artifacts[mode], variant, boto3))
-        return {"results": results}
+        profiles = {mode: import_profile(path, max(3, samples // 2)) for mode, path in artifacts.items()}
+        return {"results": results, "profiles": profiles}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -133,5 +155,17 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
                 ", ".join(loaded) or "-",
             ])
     header = ["artifact", "app imports boto3", "variant", "import ratio", "import time", "import+1st call ratio",
-              "1st call", "process ratio", "process wall", "loaded at import"]
-    return table(header, rows), ratios
+              "1st call", "process ratio", "process wall", "loaded by the end"]
+    text = table(header, rows)
+    profiles = result["profiles"]
+    names = sorted({n for p in profiles.values() for n in p}, key=lambda n: -profiles["as shipped"].get(n, 0))
+    prof_rows = [[f"`{n}`" + (" (incl. importing the app, building the plan)" if n == "lambdakit.entry" else ""),
+                  *(ms(profiles[mode].get(n, 0.0)) for mode in profiles)] for n in names]
+    prof_rows.append(["**total: lambdakit's own import cost**",
+                      *(ms(sum(profiles[mode].values())) for mode in profiles)])
+    for mode in profiles:
+        ratios[f"lambdakit modules {mode}"] = sum(profiles[mode].values())
+    text += ("\n\nProfile: self time of each lambdakit module on the HTTP path (`python -X importtime`, which "
+             "inflates absolute times; median of several runs; the app's dependencies are imported first):\n\n")
+    text += table(["module", *(f"{mode}" for mode in profiles)], prof_rows)
+    return text, ratios

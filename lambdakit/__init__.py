@@ -1,16 +1,19 @@
 """lambdakit: one plain Python function per AWS Lambda, with least-privilege IAM derived from its declarations.
 
-Only the declaration model and the small HTTP value types load here; the
-template builder, the local emulator and the test client load when asked for.
+Only the declarations a function module needs load here; `Service`, `UsagePlan`,
+`Identity`, `Request` and `Response` load on first use (a cold start pays for
+what the function uses), and the template builder, the local emulator and the
+test client load when asked for.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.declare.auth import IAM, PUBLIC, Cognito
 from lambdakit.declare.functions import authorizer, consume, route
 from lambdakit.declare.names import DeclarationError
 from lambdakit.declare.resources import Queue, Stream, Table
-from lambdakit.declare.service import Service, UsagePlan
 from lambdakit.declare.triggers import kinesis, sqs
 from lambdakit.errors import (
     BadRequest,
@@ -28,10 +31,31 @@ from lambdakit.errors import (
     UnprocessableEntity,
     UnsupportedMediaType,
 )
-from lambdakit.identity import Identity, Request
-from lambdakit.response import Response
+
+if TYPE_CHECKING:
+    from lambdakit.declare.service import Service, UsagePlan
+    from lambdakit.identity import Identity, Request
+    from lambdakit.response import Response
 
 __version__ = "0.1.0"
+
+_LAZY = {"Service": "lambdakit.declare.service", "UsagePlan": "lambdakit.declare.service",
+         "Identity": "lambdakit.identity", "Request": "lambdakit.identity", "Response": "lambdakit.response"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lambdakit' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def new_id() -> str:

@@ -19,7 +19,8 @@ REQUIREMENTS = ("pydantic>=2.7,<3", "aws-lambda-powertools>=3,<4")
 def dump_yaml(template: dict[str, Any]) -> str:
     import yaml
 
-    class _Dumper(yaml.SafeDumper):
+    # libyaml's emitter when PyYAML has it (the same text, ~3x faster: YAML is most of a large build)
+    class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
         def ignore_aliases(self, data: Any) -> bool:
             return True
 

@@ -72,6 +72,22 @@ def routes(package: str) -> None:
 
 @main.command()
 @click.argument("package")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
+@click.option("--seed", type=click.Path(exists=True, dir_okay=False),
+              help='JSON to load at start: {"tables": {NAME: [items]}, "queues": {...}, "streams": {...}, '
+                   '"users": [...]}.')
+@click.option("--reload/--no-reload", default=True, show_default=True,
+              help="Restart when the code (or the seed file) changes; the in-memory AWS starts again from the seed.")
+def local(package: str, port: int, host: str, seed: str | None, reload: bool) -> None:
+    """Run PACKAGE on this machine: its API, consumers and resources, with AWS in memory (moto)."""
+    from lambdakit.local.server import serve
+
+    serve(package, host=host, port=port, seed=seed, reload=reload)
+
+
+@main.command()
+@click.argument("package")
 @click.option("--stage", default="dev", show_default=True, help="Deploys as the stack SERVICE-STAGE.")
 @click.option("--region", default=None, help="AWS region (default: your AWS configuration's).")
 @click.option("--profile", default=None, help="AWS profile to deploy with.")

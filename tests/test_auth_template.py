@@ -256,7 +256,8 @@ def test_pool_has_secure_defaults(guarded: tuple[App, dict[str, Any], dict[str, 
 def test_scopes_get_resource_servers_and_clients_allowed_to_ask_for_them(
         guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
     out = guarded[2]
-    servers = {r["Properties"]["Identifier"]: (k, r) for k, r in of_type(out, "AWS::Cognito::UserPoolResourceServer").items()}
+    servers = {r["Properties"]["Identifier"]: (k, r)
+               for k, r in of_type(out, "AWS::Cognito::UserPoolResourceServer").items()}
     assert set(servers) == {"orders", "https://api.example.com"}  # none for `openid` (standard) or the staff pool
     assert [s["ScopeName"] for s in servers["orders"][1]["Properties"]["Scopes"]] == ["write"]
     assert [s["ScopeName"] for s in servers["https://api.example.com"][1]["Properties"]["Scopes"]] == ["orders.admin"]
@@ -276,7 +277,8 @@ def test_scopes_get_resource_servers_and_clients_allowed_to_ask_for_them(
                                                               "openid"}
     domain = of_type(out, "AWS::Cognito::UserPoolDomain")
     assert list(domain) == ["MembersUserPoolDomain"]
-    assert {"MembersUserPoolTokenUrl", "MembersUserPoolMachineClientId", "MembersUserPoolClientId"} <= set(out["Outputs"])
+    assert {"MembersUserPoolTokenUrl", "MembersUserPoolMachineClientId", "MembersUserPoolClientId"} <= set(
+        out["Outputs"])
 
 
 def test_example_pool_allows_password_sign_in_for_the_docs(example: tuple[App, dict[str, Any], dict[str, Any]]) -> None:

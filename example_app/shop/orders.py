@@ -1,6 +1,6 @@
 """Orders: placed one at a time, or imported in bulk through a queue (storage first)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import lambdakit as lk
 
@@ -9,7 +9,7 @@ from .resources import audit, orders, products, users
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 @lk.route("GET", "/orders/{order_id}", reads=[orders])

@@ -7,7 +7,6 @@ and in a registry, and returns the function itself, so tests call it plainly.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .auth import IAM, Auth, Cognito, Public
@@ -21,25 +20,53 @@ F = TypeVar("F", bound=Callable[..., Any])
 REGISTRY: list[FunctionSpec] = []
 
 
-@dataclass(eq=False)
 class FunctionSpec:
-    """What one Lambda is: its code, its trigger, the resources it touches, its auth."""
+    """What one Lambda is: its code, its trigger, the resources it touches, its auth.
 
-    name: str
-    func: Callable[..., Any]
-    kind: str  # "http" | "consumer" | "authorizer"
-    route: Route | None = None
-    source: Queue | Stream | None = None
-    options: ConsumerOptions | None = None
-    reads: tuple[Resource, ...] = ()
-    writes: tuple[Resource, ...] = ()
-    auth: Auth = None
-    idempotent: bool = False
-    memory: int = 256
-    timeout: int = 10
-    authorizer_ttl: int = 300
-    identity_sources: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+    A plain class, not a dataclass: a dataclass costs ~1 ms to create at every cold start.
+    It behaves as the `@dataclass(eq=False)` it replaces: same fields, same repr.
+    """
+
+    _FIELDS = ("name", "func", "kind", "route", "source", "options", "reads", "writes", "auth", "idempotent",
+               "memory", "timeout", "authorizer_ttl", "identity_sources", "extra")
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        kind: str,  # "http" | "consumer" | "authorizer"
+        route: Route | None = None,
+        source: Queue | Stream | None = None,
+        options: ConsumerOptions | None = None,
+        reads: tuple[Resource, ...] = (),
+        writes: tuple[Resource, ...] = (),
+        auth: Auth = None,
+        idempotent: bool = False,
+        memory: int = 256,
+        timeout: int = 10,
+        authorizer_ttl: int = 300,
+        identity_sources: tuple[str, ...] = (),
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.name = name
+        self.func = func
+        self.kind = kind
+        self.route = route
+        self.source = source
+        self.options = options
+        self.reads = reads
+        self.writes = writes
+        self.auth = auth
+        self.idempotent = idempotent
+        self.memory = memory
+        self.timeout = timeout
+        self.authorizer_ttl = authorizer_ttl
+        self.identity_sources = identity_sources
+        self.extra: dict[str, Any] = {} if extra is None else extra
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"{type(self).__qualname__}({fields})"
 
     @property
     def module(self) -> str:

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .names import DeclarationError
+from .record import Record
 
 
-@dataclass(frozen=True)
-class SqsOptions:
+class SqsOptions(Record):
     """How Lambda polls an SQS queue (`lk.sqs(...)`)."""
 
-    batch_size: int = 10
-    window: int = 0
-    max_concurrency: int | None = None
-    max_receive: int = 5
-    fifo: bool = False
-    group_by: str | None = None
-    kind: str = "sqs"
+    __match_args__ = ("batch_size", "window", "max_concurrency", "max_receive", "fifo", "group_by", "kind")
+    __slots__ = __match_args__
+    batch_size: int
+    window: int
+    max_concurrency: int | None
+    max_receive: int
+    fifo: bool
+    group_by: str | None
+    kind: str
+
+    def __init__(self, batch_size: int = 10, window: int = 0, max_concurrency: int | None = None,
+                 max_receive: int = 5, fifo: bool = False, group_by: str | None = None, kind: str = "sqs") -> None:
+        self._set("batch_size", batch_size)
+        self._set("window", window)
+        self._set("max_concurrency", max_concurrency)
+        self._set("max_receive", max_receive)
+        self._set("fifo", fifo)
+        self._set("group_by", group_by)
+        self._set("kind", kind)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         limit = 10 if self.fifo or self.window == 0 else 10000
@@ -36,17 +47,29 @@ class SqsOptions:
             raise DeclarationError("lk.sqs(group_by=...) needs fifo=True: only FIFO queues have message groups")
 
 
-@dataclass(frozen=True)
-class KinesisOptions:
+class KinesisOptions(Record):
     """How Lambda reads a Kinesis stream (`lk.kinesis(...)`)."""
 
-    partition_key: str | None = None
-    batch_size: int = 100
-    window: int = 0
-    retries: int = 3
-    max_age: int = 3600
-    starting_position: str = "LATEST"
-    kind: str = "kinesis"
+    __match_args__ = ("partition_key", "batch_size", "window", "retries", "max_age", "starting_position", "kind")
+    __slots__ = __match_args__
+    partition_key: str | None
+    batch_size: int
+    window: int
+    retries: int
+    max_age: int
+    starting_position: str
+    kind: str
+
+    def __init__(self, partition_key: str | None = None, batch_size: int = 100, window: int = 0, retries: int = 3,
+                 max_age: int = 3600, starting_position: str = "LATEST", kind: str = "kinesis") -> None:
+        self._set("partition_key", partition_key)
+        self._set("batch_size", batch_size)
+        self._set("window", window)
+        self._set("retries", retries)
+        self._set("max_age", max_age)
+        self._set("starting_position", starting_position)
+        self._set("kind", kind)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= 10000:
@@ -88,17 +111,29 @@ ConsumerOptions = SqsOptions | KinesisOptions
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(Record):
     """An HTTP route. `storage` is set for storage-first routes (API Gateway -> SQS/Kinesis)."""
 
+    __match_args__ = ("method", "path", "status", "cache", "api_key", "throttle", "storage")
+    __slots__ = __match_args__
     method: str
     path: str
-    status: int | None = None
-    cache: int | None = None
-    api_key: bool = False
-    throttle: tuple[float, int] | None = None
-    storage: ConsumerOptions | None = None
+    status: int | None
+    cache: int | None
+    api_key: bool
+    throttle: tuple[float, int] | None
+    storage: ConsumerOptions | None
+
+    def __init__(self, method: str, path: str, status: int | None = None, cache: int | None = None,
+                 api_key: bool = False, throttle: tuple[float, int] | None = None,
+                 storage: ConsumerOptions | None = None) -> None:
+        self._set("method", method)
+        self._set("path", path)
+        self._set("status", status)
+        self._set("cache", cache)
+        self._set("api_key", api_key)
+        self._set("throttle", throttle)
+        self._set("storage", storage)
 
     @property
     def path_params(self) -> tuple[str, ...]:

@@ -24,7 +24,10 @@ RECURSION_DEPTH = 4
 
 _H = "[0-9a-fA-F]"
 _UUID = f"{_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}"
-_DATE = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_YEAR = "(?!0000)[0-9]{4}"
+_LEAP = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
+_DATE = (f"({_YEAR}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+         f"|02-(0[1-9]|1[0-9]|2[0-8]))|{_LEAP}-02-29)")  # the calendar: 30-day months, Feb 29 in leap years
 _TIME = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?"
 _TZ = "([Zz]|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])"
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
@@ -39,10 +42,12 @@ _IPV6 = "|".join((  # the compressed forms, then those ending in an IPv4 address
 
 #: `format` -> a pattern accepting what pydantic parses from a JSON string (ASCII classes: `\d` would be Unicode).
 FORMAT_PATTERNS = {
-    # datetime: ISO 8601 with a space or T, optional seconds, fraction and offset; or a Unix timestamp.
-    "date-time": f"^({_DATE}([Tt ]{_TIME}{_TZ}?)?|-?[0-9]+([.][0-9]+)?)$",
-    # date: a date, a midnight date-time, or a Unix timestamp (pydantic then requires midnight).
-    "date": f"^({_DATE}([Tt ]00:00(:00([.,]0+)?)?{_TZ}?)?|-?[0-9]+)$",
+    # datetime: ISO 8601 with a space or T, optional seconds, fraction and offset; or a Unix timestamp in
+    # seconds or milliseconds (13 digits at most: pydantic refuses some longer ones).
+    "date-time": f"^({_DATE}([Tt ]{_TIME}{_TZ}?)?|-?[0-9]{{1,13}}([.][0-9]+)?)$",
+    # date: a date or a midnight date-time. Not a timestamp: pydantic takes midnight ones only, which no
+    # pattern can tell apart, so the gateway refuses them all rather than store the others.
+    "date": f"^{_DATE}([Tt ]00:00(:00([.,]0+)?)?{_TZ}?)?$",
     "time": f"^{_TIME}{_TZ}?$",
     "uuid": f"^({_UUID}|\\{{{_UUID}\\}}|urn:uuid:{_UUID}|{_H}{{32}})$",
     "ipv4": f"^{_IPV4}$",

@@ -28,7 +28,7 @@ def ingest_role_id(spec: FunctionSpec) -> str:
 
 
 def _error(code: str, message: str) -> str:
-    return ('{"error": {"code": "%s", "message": "%s"}, "request_id": "$context.requestId"}' % (code, message))
+    return '{"error": {"code": "' + code + '", "message": "' + message + '"}, "request_id": "$context.requestId"}'
 
 
 def _responses(ok_template: str) -> dict[str, Any]:
@@ -63,7 +63,10 @@ def storage_integration(spec: FunctionSpec) -> dict[str, Any]:
     credentials = {"Fn::Sub": f"${{{ingest_role_id(spec)}.Arn}}"}
     if isinstance(source, Queue):
         assert isinstance(spec.options, SqsOptions)
-        template = "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+        # The request id rides along as the `lk-id` attribute: the consumer's idempotency key, kept by redrives.
+        template = ("Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+                    "&MessageAttribute.1.Name=lk-id&MessageAttribute.1.Value.DataType=String"
+                    "&MessageAttribute.1.Value.StringValue=$context.requestId")
         if spec.options.fifo:
             group = (f"$util.urlEncode($input.path('$.{spec.options.group_by}'))" if spec.options.group_by
                      else "$context.requestId")
@@ -238,9 +241,10 @@ def _key_field_problem(spec: FunctionSpec, option: str, field: str) -> str | Non
 
     assert spec.route is not None
     body = http_plan(spec.func, spec.route.path_params, spec.where).body
-    fix = (f"give the body model a required field `{field}: str = Field(min_length=1)`, or name one it has")
+    fix = f"give the body model a required field `{field}: str = Field(min_length=1)`, or name one it has"
     if body is None or not is_model(body.model):
-        return f"{spec.where}: {option}={field!r} reads a field of the body, so the body must be a pydantic model; {fix}"
+        return (f"{spec.where}: {option}={field!r} reads a field of the body, so the body must be a pydantic "
+                f"model; {fix}")
     schema = body_schema(body.model)
     prop = schema.get("properties", {}).get(field)
     if prop is None:

@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ class CognitoVerifier:
             claims = dict(jwt.decode(token, self.keys, algorithms=["RS256"]).claims)
         except (JoseError, ValueError, TypeError):
             raise Refusal(401, "UNAUTHORIZED", UNAUTHORIZED) from None
-        local = self.backend.pools.get(pool.name)
+        local = self.backend.created_pool(pool.name)
         if local is None or claims.get("iss") != local.issuer:
             raise Refusal(401, "UNAUTHORIZED", UNAUTHORIZED)
         exp = claims.get("exp")
@@ -128,8 +128,8 @@ def verify_sigv4(method: str, raw_path: str, raw_query: str, headers: Mapping[st
     parts = credential.split("/")
     if scheme != "AWS4-HMAC-SHA256" or len(parts) != 5 or not signed or not signature:
         raise Refusal(403, "INCOMPLETE_SIGNATURE",
-                      f"Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' (AWS4-HMAC-SHA256); "
-                      f"got {scheme or 'nothing'}")
+                      "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' "
+                      f"(AWS4-HMAC-SHA256); got {scheme or 'nothing'}")
     access_key, day, region, service, _ = parts
     secret = credentials.get(access_key)
     if secret is None:
@@ -139,10 +139,13 @@ def verify_sigv4(method: str, raw_path: str, raw_query: str, headers: Mapping[st
                       f"made with AWS_ACCESS_KEY_ID={known} and its secret)")
     stamp = headers.get("X-Amz-Date") or ""
     try:
-        when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+        when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         raise Refusal(403, "INVALID_SIGNATURE", "the request has no valid X-Amz-Date header") from None
-    if abs(clock() - when) > 300 or not stamp.startswith(day):
+    if not stamp.startswith(day):
+        raise Refusal(403, "INVALID_SIGNATURE", f"Date in Credential scope does not match YYYYMMDD from ISO-8601 "
+                                                f"version of date from HTTP: '{day}' != '{stamp[:8]}'")
+    if abs(clock() - when) > 300:
         raise Refusal(403, "INVALID_SIGNATURE", f"Signature expired: {stamp} is not within 5 minutes of now")
     names = signed.split(";")
     request = AWSRequest(method=method, url=f"http://{headers.get('Host', 'localhost')}{raw_path}"

@@ -9,6 +9,7 @@ strings of the derived policies to the concrete ARNs of what it created.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -23,6 +24,7 @@ from typing import Any
 from lambdakit.declare.auth import Cognito
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
+from lambdakit.declare.service import App
 from lambdakit.declare.triggers import KinesisOptions
 from lambdakit.derive import iam
 
@@ -81,6 +83,19 @@ def declared(specs: Iterable[FunctionSpec], modules: Iterable[ModuleType] = ()) 
     return out
 
 
+def declared_by(app: App) -> Declared:
+    """What a discovered app declares, labelled with the variable names its modules use."""
+    modules = [m for name, m in sorted(sys.modules.items())
+               if isinstance(m, ModuleType) and (name == app.package or name.startswith(app.package + "."))]
+    found = declared(app.functions, modules)
+    for value in [*app.tables, *app.queues, *app.streams, *app.pools]:
+        found.add(value)
+    auth = app.service.auth
+    if isinstance(auth, Cognito):
+        found.add(auth)
+    return found
+
+
 @dataclass(frozen=True)
 class LocalPool:
     """A user pool created in moto for a declared `lk.Cognito`: what verifying its tokens needs."""
@@ -103,7 +118,8 @@ class Backend:
         self.owners: dict[str, Resource] = {}  # ARN -> the declared resource
         self.labels: dict[int, str] = {}
         self.queue_urls: dict[int, str] = {}
-        self.pools: dict[str, LocalPool] = {}
+        self.user_pools: dict[str, Cognito] = {}  # declared; created in moto on first use (moto's are slow to make)
+        self._pools: dict[str, LocalPool] = {}
         self.specs: list[FunctionSpec] = []
         self._created: set[str] = set()
         self._saved_env: dict[str, str | None] = {}
@@ -123,6 +139,7 @@ class Backend:
             self._set_env(name, value)
         self._mock = mock_aws(config={"core": {"mock_credentials": False}})
         self._mock.start()
+        _fresh_default_session()
         aws.reset()
         return self
 
@@ -139,6 +156,11 @@ class Backend:
                 os.environ[name] = value
         self._saved_env.clear()
         aws.reset()
+        # The runtime's logger is made once per process and writes to the stdout of that moment; in Lambda a
+        # process is one function's. Forget it, so the next test's logs go to the next test's stdout.
+        from lambdakit.runtime.log import logger
+
+        logger.cache_clear()
 
     def __enter__(self) -> Backend:
         return self.start()
@@ -187,7 +209,7 @@ class Backend:
                 self.refs[iam.idempotency_table_id(spec)] = name
             self.refs[f"{iam.log_group_id(spec)}.Arn"] = self.arn("logs", f"/aws/lambda/{spec.name}") + ":*"
         for pool in found.pools:
-            self._pool(pool)
+            self.user_pools.setdefault(pool.name, pool)
 
     def arn(self, service: str, name: str) -> str:
         if service == "dynamodb":
@@ -287,7 +309,7 @@ class Backend:
         return self.refs[queue.dlq_logical_id]
 
     def resource_named(self, name: str) -> Resource:
-        for arn, res in self.owners.items():
+        for res in self.owners.values():
             if res.name == name:
                 return res
         known = ", ".join(sorted({r.name for r in self.owners.values()}))
@@ -302,8 +324,12 @@ class Backend:
         return re.sub(r"\$\{([^}]+)\}", lambda m: self.refs.get(m.group(1), f"<unresolved {m.group(1)}>"), sub)
 
     # -- Cognito --------------------------------------------------------------
+    def created_pool(self, name: str) -> LocalPool | None:
+        """The pool, if it exists in moto yet (no token can have been issued for one that does not)."""
+        return self._pools.get(name)
+
     def _pool(self, pool: Cognito) -> LocalPool:
-        found = self.pools.get(pool.name)
+        found = self._pools.get(pool.name)
         if found is not None:
             return found
         idp = self.client("cognito-idp")
@@ -317,17 +343,19 @@ class Backend:
                                "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
         local = LocalPool(pool.name, created["Id"], client["ClientId"],
                           f"https://cognito-idp.{self.region}.amazonaws.com/{created['Id']}")
-        self.pools[pool.name] = local
+        self._pools[pool.name] = local
         return local
 
     def pool(self, name: str | None = None) -> LocalPool:
+        """A declared user pool (created in moto now if it is not yet); `name` may be omitted when there is one."""
+        names = ", ".join(self.user_pools) or "none"
         if name is None:
-            if len(self.pools) != 1:
-                raise KeyError(f"name the user pool: this app has {len(self.pools)} ({', '.join(self.pools) or 'none'})")
-            return next(iter(self.pools.values()))
-        if name not in self.pools:
-            raise KeyError(f"no user pool {name!r}; this app has: {', '.join(self.pools) or 'none'}")
-        return self.pools[name]
+            if len(self.user_pools) != 1:
+                raise KeyError(f"name the user pool: there are {len(self.user_pools)} ({names})")
+            name = next(iter(self.user_pools))
+        if name not in self.user_pools:
+            raise KeyError(f"no user pool {name!r}; the declared ones are: {names}")
+        return self._pool(self.user_pools[name])
 
     def add_user(self, username: str, password: str = DEMO_PASSWORD, pool: str | None = None,
                  attributes: dict[str, str] | None = None) -> None:
@@ -336,11 +364,9 @@ class Backend:
         idp = self.client("cognito-idp")
         attrs = [{"Name": k, "Value": v} for k, v in {"email": username, "email_verified": "true",
                                                        **(attributes or {})}.items()]
-        try:
+        with contextlib.suppress(idp.exceptions.UsernameExistsException):
             idp.admin_create_user(UserPoolId=local.pool_id, Username=username, MessageAction="SUPPRESS",
                                   UserAttributes=attrs)
-        except idp.exceptions.UsernameExistsException:
-            pass
         idp.admin_set_user_password(UserPoolId=local.pool_id, Username=username, Password=password, Permanent=True)
 
     def sign_in(self, username: str, password: str, pool: str | None = None,
@@ -425,6 +451,22 @@ class Backend:
                 return res
         known = sorted(r.name for r in self.owners.values() if isinstance(r, kind))
         raise SeedError(f"no {kind.kind} named {name!r}; the app declares: {', '.join(known) or 'none'}")
+
+
+_LOADER: list[Any] = []
+
+
+def _fresh_default_session() -> None:
+    """A new default boto3 session (new credentials, as moto wants) that reuses one botocore loader, so
+    the service models are parsed once per process rather than once per test."""
+    import boto3
+    from botocore.loaders import create_loader
+
+    if not _LOADER:
+        _LOADER.append(create_loader())
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION._session.register_component("data_loader", _LOADER[0])
 
 
 def _as_list(name: str, value: Any) -> list[Any]:

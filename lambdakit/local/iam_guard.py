@@ -61,23 +61,20 @@ class Policy:
         return False
 
 
-_current: ContextVar[Policy | None] = ContextVar("lambdakit_policy", default=None)
+_current: ContextVar[tuple[Policy, list[str]] | None] = ContextVar("lambdakit_policy", default=None)
 _DENIED = "lambdakit_denied"
 _installed = False
 
 
 @contextmanager
-def acting_as(policy: Policy) -> Iterator[None]:
-    """Check every AWS call made in this context (this thread or task) against `policy`."""
-    token = _current.set(policy)
+def acting_as(policy: Policy, denials: list[str] | None = None) -> Iterator[None]:
+    """Check every AWS call made in this context (this thread or task) against `policy`;
+    the message of each refused call is appended to `denials`."""
+    token = _current.set((policy, denials if denials is not None else []))
     try:
         yield
     finally:
         _current.reset(token)
-
-
-def current() -> Policy | None:
-    return _current.get()
 
 
 def install() -> None:
@@ -98,9 +95,10 @@ def install() -> None:
 # -- the hooks ---------------------------------------------------------------
 
 def _check(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-    policy = _current.get()
-    if policy is None:
+    acting = _current.get()
+    if acting is None:
         return
+    policy, denials = acting
     region = context.get("client_region") or "us-east-1"
     for action, resource in requested(model, params, region, policy.account):
         if action is None or policy.allows(action, resource):
@@ -113,6 +111,7 @@ def _check(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
                    f"because no identity-based policy allows the {action} action. "
                    f"lambdakit: {policy.function} {policy.explain(action, resource)}")
         context[_DENIED] = {"Code": code, "Message": message}
+        denials.append(message)
         return
 
 

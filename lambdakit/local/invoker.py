@@ -39,9 +39,11 @@ class Invocation:
     status: str
     ms: float
     request_id: str
+    denied: tuple[str, ...] = ()  # the IAM refusals of AWS calls the function made
 
     def __str__(self) -> str:
-        return f"{self.function:<22} {self.trigger:<10} {self.status:<12} {self.ms:8.1f} ms"
+        line = f"{self.function:<22} {self.trigger:<10} {self.status:<12} {self.ms:8.1f} ms"
+        return "\n".join([line, *(f"  IAM denied: {message}" for message in self.denied)])
 
 
 class FunctionTimedOut(Exception):
@@ -114,11 +116,12 @@ class Invoker:
             context = LocalContext(spec.name, spec.timeout, spec.memory,
                                    f"arn:aws:lambda:{self.backend.region}:{self.backend.account}:function:{spec.name}",
                                    log_group_name=f"/aws/lambda/{spec.name}")
-        rid = request_id or getattr(context, "aws_request_id", "")
+        rid = str(request_id or getattr(context, "aws_request_id", ""))
         status = "error"
+        denials: list[str] = []
         start = time.perf_counter()
         try:
-            with self.lock, self._environ(spec), iam_guard.acting_as(self.policy(spec)):
+            with self.lock, self._environ(spec), iam_guard.acting_as(self.policy(spec), denials):
                 result = handler(event, context)
             elapsed = time.perf_counter() - start
             if elapsed > spec.timeout:
@@ -134,7 +137,8 @@ class Invoker:
                 f"error:{type(exc).__name__}"
             raise
         finally:
-            self._record(Invocation(spec.name, trigger, status, (time.perf_counter() - start) * 1000, rid))
+            self.record(Invocation(spec.name, trigger, status, (time.perf_counter() - start) * 1000, rid,
+                                   tuple(denials)))
 
     def as_handler(self, spec: FunctionSpec, trigger: str) -> Handler:
         """`call` as a plain `(event, context)` handler, for the pollers."""
@@ -143,9 +147,9 @@ class Invoker:
 
         return handler
 
-    def _record(self, invocation: Invocation) -> None:
+    def record(self, invocation: Invocation) -> None:
         self.history.append(invocation)
-        log.info("%s", invocation)
+        (log.warning if invocation.denied else log.info)("%s", invocation)
 
 
 def _status(trigger: str, event: dict[str, Any], result: Any) -> str:

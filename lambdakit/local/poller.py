@@ -21,7 +21,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
@@ -144,16 +144,19 @@ class SqsPoller(_Poller):
             "Attributes"]["QueueArn"]
 
     def _receive(self) -> list[dict[str, Any]]:
-        messages: list[dict[str, Any]] = []
+        """Up to batch_size messages (SQS gives 10 per call); a message seen twice (visibility 0) counts once."""
+        messages: dict[str, dict[str, Any]] = {}
         while len(messages) < self.batch_size:
+            wanted = min(10, self.batch_size - len(messages))
             got = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
+                QueueUrl=self.queue_url, MaxNumberOfMessages=wanted,
                 MessageSystemAttributeNames=["All"], MessageAttributeNames=["All"], WaitTimeSeconds=0,
             ).get("Messages", [])
-            if not got:
+            fresh = [m for m in got if m["MessageId"] not in messages]
+            messages.update((m["MessageId"], m) for m in fresh)
+            if len(got) < wanted or len(fresh) < len(got):  # the queue has no more visible right now
                 break
-            messages += got
-        return messages
+        return list(messages.values())
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         attributes = {}
@@ -307,14 +310,14 @@ class KinesisPoller(_Poller):
         """Skip these records and describe them in the on-failure queue, as Lambda does."""
         def stamp(record: dict[str, Any]) -> str | None:
             arrival = record.get("ApproximateArrivalTimestamp")
-            return arrival.astimezone(timezone.utc).isoformat(timespec="milliseconds") if arrival else None
+            return arrival.astimezone(UTC).isoformat(timespec="milliseconds") if arrival else None
 
         info = {
             "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": self.function_arn,
                                "condition": condition, "approximateInvokeCount": attempts},
             "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
             "version": "1.0",
-            "timestamp": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "KinesisBatchInfo": {
                 "shardId": shard_id,
                 "startSequenceNumber": batch[0]["SequenceNumber"],

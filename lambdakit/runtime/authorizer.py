@@ -7,7 +7,7 @@ This module turns that answer into what API Gateway expects:
   packed into the context (`lk_claims`, `lk_context`, `lk_scopes`,
   `lk_username`), which `runtime.http.identity_from` unpacks for the handler;
 - `None`, a missing token, or an unexpected error -> `Exception("Unauthorized")`,
-  API Gateway's 401 (never cached, so a transient failure is not remembered);
+  API Gateway's 401 (no policy, so nothing for its cache to replay after a passing fault);
 - `raise lk.Forbidden(...)` -> an explicit Deny (403): a known caller who may not pass.
 
 With caching on (`ttl > 0`) API Gateway reuses a decision for every route that
@@ -234,7 +234,7 @@ def make_handler(spec: Any) -> Handler:
             if exc.status != 401:
                 _log(spec, exc, event)
             raise Exception(UNAUTHORIZED) from None
-        except Exception as exc:  # fail closed; a 401 is not cached, so a passing fault is not remembered
+        except Exception as exc:  # fail closed, without a policy the cache would replay for `ttl` seconds
             _log(spec, exc, event)
             raise Exception(UNAUTHORIZED) from None
         if result is None or packed is None:

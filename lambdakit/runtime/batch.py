@@ -10,6 +10,7 @@ Powertools is imported here only, when a consumer's handler is built.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,7 @@ def message_type_of(spec: Any) -> Any:
 def parser(tp: Any) -> Callable[[bytes], Any]:
     """Raw record bytes -> the message, validated by pydantic; raising is the record's failure."""
     if is_model(tp):
-        return tp.model_validate_json  # type: ignore[no-any-return]
+        return tp.model_validate_json
     if tp is bytes:
         return lambda raw: raw
     if tp is str:
@@ -61,16 +62,22 @@ def _identifier(record: dict[str, Any], on_queue: bool) -> str:
     return str(record["messageId"] if on_queue else record["kinesis"]["sequenceNumber"])
 
 
+def _message_id(record: Any) -> str:
+    """The SQS message's lasting id: its `lk-id` attribute (kept across DLQ redrives), else its messageId."""
+    from lambdakit.runtime.idempotency import ID_ATTRIBUTE
+
+    attribute = (record.get("messageAttributes") or {}).get(ID_ATTRIBUTE) or {}
+    return str(attribute.get("stringValue") or record.message_id)
+
+
 def _log_failure(spec: Any, record_id: str, what: str, exc: BaseException, trace: bool) -> None:
     from lambdakit.runtime.log import logger
 
     detail: Any = str(exc)
     errors = getattr(exc, "errors", None)
     if callable(errors):  # a pydantic ValidationError: say what is wrong, not what was sent
-        try:
+        with contextlib.suppress(TypeError):
             detail = errors(include_url=False, include_context=False, include_input=False)
-        except TypeError:
-            pass
     logger().warning(f"{spec.name}: record {record_id} failed: {what}", exc_info=exc if trace else None,
                      extra={"function": spec.name, "record": record_id, "error": type(exc).__name__,
                             "detail": detail})
@@ -102,7 +109,7 @@ def make_handler(spec: Any) -> Handler:
 
     def record_handler(record: Any) -> None:
         if on_queue:
-            raw, record_id = record.body.encode("utf-8"), record.message_id
+            raw, record_id = record.body.encode("utf-8"), _message_id(record)
         else:
             raw, record_id = record.kinesis.data_as_bytes(), record.event_id
         try:

@@ -33,7 +33,8 @@ _SCALARS.update({str: str, int: int, float: float, bool: _bool})
 class Param(Record):
     """One parameter: where its value comes from (`path`, `query`, `body`, `identity`, `request`)."""
 
-    __slots__ = ("name", "source", "convert", "many", "required", "default", "model")
+    __match_args__ = ("name", "source", "convert", "many", "required", "default", "model")
+    __slots__ = __match_args__
     name: str
     source: str
     convert: Callable[[str], Any] | None
@@ -54,7 +55,8 @@ class Param(Record):
 
 
 class Plan(Record):
-    __slots__ = ("params", "body", "wants_identity")
+    __match_args__ = ("params", "body", "wants_identity")
+    __slots__ = __match_args__
     params: tuple[Param, ...]
     body: Param | None
     wants_identity: bool

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.errors import HTTPError, error_body
-from lambdakit.identity import Identity, Request
-from lambdakit.response import Response
 from lambdakit.runtime.binding import Param, http_plan, is_model
+
+if TYPE_CHECKING:  # lk.Identity, lk.Request and lk.Response load when a function uses them
+    from lambdakit.identity import Identity, Request
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -44,10 +46,15 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# Built once: json.dumps(..., default=, separators=) would build a new encoder on every call.
+_encode = json.JSONEncoder(default=_default, separators=(",", ":")).encode
+_encode_error = json.JSONEncoder(default=_default).encode
+
+
 def dumps(value: Any) -> str:
     if hasattr(value, "model_dump_json"):
         return str(value.model_dump_json())
-    return json.dumps(value, default=_default, separators=(",", ":"))
+    return _encode(value)
 
 
 def _respond(status: int, body: str | None, headers: dict[str, str] = JSON_HEADERS,
@@ -57,12 +64,14 @@ def _respond(status: int, body: str | None, headers: dict[str, str] = JSON_HEADE
 
 def error_response(status: int, code: str, message: str, details: Any, request_id: str | None,
                    headers: dict[str, str] | None = None) -> dict[str, Any]:
-    body = json.dumps(error_body(code, message, details, request_id), default=_default)
+    body = _encode_error(error_body(code, message, details, request_id))
     return _respond(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
 
 
 def identity_from(event: dict[str, Any]) -> Identity | None:
     """The caller, from the request context each authorizer kind leaves (Cognito, Lambda, IAM)."""
+    from lambdakit.identity import Identity
+
     ctx = event.get("requestContext") or {}
     auth = ctx.get("authorizer") or {}
     claims = auth.get("claims")
@@ -93,6 +102,9 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     value = headers.get(name)
     if value is None:
         lower = name.lower()
+        value = headers.get(lower)  # HTTP/2 clients send every name in lower case
+        if value is not None:
+            return str(value)
         for key, val in headers.items():
             if key.lower() == lower:
                 return str(val)
@@ -116,21 +128,26 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
 
         validate_json = TypeAdapter(model).validate_json
 
+    from pydantic import ValidationError
+
     def read(event: dict[str, Any]) -> Any:
-        raw = _raw_body(event)
+        raw = event.get("body")  # _raw_body and _header, inlined: this runs on every request
+        if raw is not None and event.get("isBase64Encoded"):
+            raw = base64.b64decode(raw)
         if raw is None or raw == "" or raw == b"":
             if not param.required:
                 return param.default
             raise _Invalid(422, "validation_error", "the request body is required",
                            [{"loc": ["body"], "msg": "Field required", "type": "missing"}])
-        ctype = _header(event, "Content-Type")
-        if ctype is not None:
+        headers = event.get("headers")
+        ctype = headers.get("Content-Type") if headers else None
+        if ctype is None:
+            ctype = _header(event, "Content-Type")
+        if ctype is not None and ctype != "application/json":
             media = ctype.split(";", 1)[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
                 raise _Invalid(415, "unsupported_media_type",
                                f"send the body as application/json, not {media or 'nothing'}")
-        from pydantic import ValidationError
-
         try:
             return validate_json(raw)
         except ValidationError as exc:
@@ -138,7 +155,7 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
             if errors and errors[0]["type"] == "json_invalid":
                 raise _Invalid(400, "bad_request", f"the body is not valid JSON: {errors[0]['msg']}") from None
             details = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
-            fields = ", ".join(".".join(map(str, d["loc"][1:])) or "body" for d in details)
+            fields = ", ".join([".".join([str(part) for part in e["loc"]]) or "body" for e in errors])
             raise _Invalid(422, "validation_error", f"invalid body: {fields}", details) from None
 
     return read
@@ -205,6 +222,8 @@ def _identity_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
 
 
 def request_of(event: dict[str, Any]) -> Request:
+    from lambdakit.identity import Request
+
     ctx = event.get("requestContext") or {}
     raw = _raw_body(event)
     return Request(
@@ -224,7 +243,16 @@ _READERS = {"body": _body_reader, "query": _query_reader, "path": _path_reader, 
 
 
 def render(result: Any, status: int) -> dict[str, Any]:
-    if isinstance(result, Response):
+    if hasattr(result, "model_dump_json"):  # a model: the common case first
+        return {"statusCode": status, "headers": JSON_HEADERS, "body": str(result.model_dump_json()),
+                "isBase64Encoded": False}
+    if result is None:
+        return _respond(status if status != 200 else 204, None)
+    cls = type(result)
+    if cls is dict or cls is list:
+        return {"statusCode": status, "headers": JSON_HEADERS, "body": _encode(result), "isBase64Encoded": False}
+    response = sys.modules.get("lambdakit.response")  # only loaded if some code uses lk.Response
+    if response is not None and isinstance(result, response.Response):
         headers = {**JSON_HEADERS, **result.headers}
         if result.content_type:
             headers["Content-Type"] = result.content_type
@@ -236,9 +264,21 @@ def render(result: Any, status: int) -> dict[str, Any]:
         if isinstance(body, str) and result.content_type:
             return _respond(result.status, body, headers)
         return _respond(result.status, dumps(body), headers)
-    if result is None:
-        return _respond(status if status != 200 else 204, None)
     return _respond(status, dumps(result))
+
+
+def _caller(func: Callable[..., Any], readers: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...]
+            ) -> Callable[[dict[str, Any]], Any]:
+    """The function called with its bound arguments; most routes take one or two parameters."""
+    if not readers:
+        return lambda event: func()
+    if len(readers) == 1:
+        ((name, read),) = readers
+        return lambda event: func(**{name: read(event)})
+    if len(readers) == 2:
+        ((name1, read1), (name2, read2)) = readers
+        return lambda event: func(**{name1: read1(event), name2: read2(event)})
+    return lambda event: func(**{name: read(event) for name, read in readers})
 
 
 def make_handler(spec: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -246,12 +286,11 @@ def make_handler(spec: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     plan = http_plan(spec.func, route.path_params, spec.where)
     func = spec.func
     status = route.status or 200
-    readers = tuple((p.name, _READERS[p.source](p)) for p in plan.params)
+    call = _caller(func, tuple((p.name, _READERS[p.source](p)) for p in plan.params))
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
-            kwargs = {name: read(event) for name, read in readers}
-            return render(func(**kwargs), status)
+            return render(call(event), status)
         except _Invalid as bad:
             return error_response(bad.status, bad.code, bad.message, bad.details, _request_id(event, context))
         except HTTPError as exc:

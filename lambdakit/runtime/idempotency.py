@@ -3,10 +3,13 @@
 SQS and Kinesis deliver at least once: a message comes back when a batch
 times out, when Lambda retries a Kinesis batch from its first failed record,
 or when SQS simply delivers twice. The key of a message is where it came from
-and what it says: the SQS `messageId` or the Kinesis `eventID` (shard id and
-sequence number), plus the SHA-256 of the body. A redelivery has the same key,
-so its effect is not repeated; two requests with the same body are two
-messages, so both take effect.
+and what it says: its id plus the SHA-256 of the body. The id is the SQS
+`messageId` or the Kinesis `eventID` (shard id and sequence number); a message
+that carries an `lk-id` attribute uses that instead, because it survives a
+DLQ redrive, which gives the message a new `messageId` (storage-first routes
+set it to the API request id; `lambdakit.local.poller.redrive_dlq` keeps it).
+A redelivery has the same key, so its effect is not repeated; two requests
+with the same body are two messages, so both take effect.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 TABLE_ENV = "LK_IDEMPOTENCY_TABLE"
+ID_ATTRIBUTE = "lk-id"  # an SQS message attribute naming the message across redrives
 LOCAL_SUFFIX = "-idempotency"
 
 
@@ -59,7 +63,7 @@ class Guard:
         class _Persistence(DynamoDBPersistenceLayer):
             """Uses lambdakit's shared client, so `aws.reset()` (a new backend, new credentials) reaches it too."""
 
-            @property  # type: ignore[override]
+            @property
             def client(self) -> Any:
                 return aws.client("dynamodb")
 

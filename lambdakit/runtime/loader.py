@@ -22,9 +22,9 @@ def handler_for(spec: Any) -> Handler:
     if spec.kind == "consumer" or spec.storage_first:
         from lambdakit.runtime.batch import make_handler
     elif spec.kind == "http":
-        from lambdakit.runtime.http import make_handler  # type: ignore[assignment]
+        from lambdakit.runtime.http import make_handler
     else:
-        from lambdakit.runtime.authorizer import make_handler  # type: ignore[assignment]
+        from lambdakit.runtime.authorizer import make_handler
     return make_handler(spec)
 
 

@@ -1,0 +1,46 @@
+"""One app running on this machine: its resources in the backend, its functions, its API and its consumers.
+
+Both front doors build one: `lambdakit local` (serving it over HTTP with
+werkzeug) and `lambdakit.testing.Client` (calling it in-process).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lambdakit.declare.auth import Cognito
+from lambdakit.declare.service import App
+from lambdakit.local.backend import DEMO_PASSWORD, Backend, declared_by
+from lambdakit.local.consumers import Consumers
+from lambdakit.local.gateway import Gateway
+from lambdakit.local.invoker import Invoker
+
+
+class Emulator:
+    def __init__(self, app: App, backend: Backend, retry_after: int | None = None) -> None:
+        self.app = app
+        self.backend = backend
+        backend.provision(declared_by(app))
+        self.invoker = Invoker(app, backend)
+        self.gateway = Gateway(app, backend, self.invoker)
+        self.consumers = Consumers(app, backend, self.invoker, retry_after)
+
+    def warm(self) -> None:
+        """Build every handler now (each function's cold start), so the first request is not the slow one."""
+        for spec in self.app.functions:
+            self.invoker.handler(spec)
+
+    def token(self, username: str, password: str | None = None, pool: str | None = None,
+              scopes: tuple[str, ...] = (), create: bool = False) -> dict[str, Any]:
+        """Sign a user in; `authorization` is the header value the route's Cognito authorizer accepts
+        (the ID token, or the access token when scopes are asked for)."""
+        if pool is None:  # the app's own pool, when it has one (the backend may hold other apps' pools)
+            names = {p.name for p in self.app.pools} | {
+                a.name for s in self.app.functions if isinstance(a := self.app.effective_auth(s), Cognito)}
+            pool = next(iter(names)) if len(names) == 1 else None
+        if create:
+            self.backend.add_user(username, password or DEMO_PASSWORD, pool)
+        tokens = self.backend.sign_in(username, password or DEMO_PASSWORD, pool, tuple(scopes))
+        return {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
+                "expires_in": tokens.get("ExpiresIn", 3600), "token_type": "Bearer",
+                "authorization": tokens["AccessToken"] if scopes else tokens["IdToken"]}

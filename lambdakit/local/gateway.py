@@ -1,0 +1,383 @@
+"""The API Gateway emulation that `lambdakit local` and the test client share: request -> event -> function -> response.
+
+For each request: find the route as API Gateway would (literal segments
+before parameters), check its auth (Cognito, Lambda authorizer, SigV4) and
+API key, then either store the validated body (storage-first routes) or
+build the REST proxy event and invoke the function. API Gateway's own
+refusals are answered with the gateway responses the template declares
+(`derive.openapi.GATEWAY_RESPONSES`), in the framework's one error shape.
+Nothing here speaks HTTP: the front doors turn their requests into `HttpRequest`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from lambdakit.declare.auth import IAM, Cognito, Public
+from lambdakit.declare.functions import FunctionSpec
+from lambdakit.declare.resources import Queue, Stream
+from lambdakit.declare.service import App
+from lambdakit.declare.triggers import KinesisOptions, SqsOptions
+from lambdakit.errors import error_body
+from lambdakit.local.auth import AuthorizerCache, CognitoVerifier, Refusal, verify_sigv4
+from lambdakit.local.backend import Backend
+from lambdakit.local.invoker import Invocation, Invoker, log
+
+API_ID = "local"
+#: The API key a route with `api_key=True` accepts locally when the service names no keys.
+LOCAL_API_KEY = "lambdakit-local-key"
+
+
+@dataclass
+class HttpRequest:
+    """A request as the gateway sees it; `raw_path`/`raw_query` are as sent (for SigV4)."""
+
+    method: str
+    path: str
+    query: list[tuple[str, str]] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    source_ip: str = "127.0.0.1"
+    raw_path: str | None = None
+    raw_query: str = ""
+
+    def header(self, name: str) -> str | None:
+        lower = name.lower()
+        found = None
+        for key, value in self.headers:
+            if key.lower() == lower:
+                found = value
+        return found
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        lower = name.lower()
+        return next((v for k, v in reversed(self.headers) if k.lower() == lower), None)
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class _Headers:
+    """The case-insensitive view `verify_sigv4` reads headers through."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        value = self.request.header(name)
+        return default if value is None else value
+
+
+@dataclass(frozen=True)
+class Route:
+    spec: FunctionSpec
+    method: str
+    path: str
+    pattern: re.Pattern[str]
+    rank: tuple[int, ...]  # literal segments sort before parameters, parameters before greedy ones
+
+
+def _compile(spec: FunctionSpec) -> Route:
+    assert spec.route is not None
+    path = spec.route.path.rstrip("/") or "/"
+    regex, rank = "", []
+    for segment in [s for s in path.split("/") if s]:
+        found = re.fullmatch(r"\{([^}]+?)(\+?)\}", segment)
+        if found is None:
+            regex += "/" + re.escape(segment)
+            rank.append(0)
+        elif found.group(2):
+            regex += f"/(?P<{found.group(1)}>.+)"
+            rank.append(2)
+        else:
+            regex += f"/(?P<{found.group(1)}>[^/]+)"
+            rank.append(1)
+    return Route(spec, spec.route.method, path, re.compile(f"^{regex or '/'}$"), tuple(rank))
+
+
+class Gateway:
+    """One app's REST API, emulated: routes, auth, validation, storage-first integrations, proxy events."""
+
+    def __init__(self, app: App, backend: Backend, invoker: Invoker) -> None:
+        self.app = app
+        self.backend = backend
+        self.invoker = invoker
+        self.stage = app.service.stage
+        routes = [_compile(s) for s in app.functions if s.kind == "http" and s.route is not None]
+        self.routes = sorted(routes, key=lambda r: r.rank)
+        self.cognito = CognitoVerifier(backend)
+        self.authorizer_cache = AuthorizerCache()
+        self.api_keys = {f"{key}-local-key": key for plan in app.service.usage_plans for key in plan.keys} or \
+            {LOCAL_API_KEY: "local"}
+        self._validators: dict[int, Any] = {}
+
+    # -- the pipeline ---------------------------------------------------------------
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        path = request.path.rstrip("/") or "/"
+        route, params = self.match(request.method, path)
+        if route is None:
+            return self.refuse(Refusal(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"),
+                               request, request_id)
+        event = self.event(route, request, path, params, request_id)
+        try:
+            self._authorize(route, request, event)
+            self._check_api_key(route, request, event)
+        except Refusal as refusal:
+            return self.refuse(refusal, request, request_id)
+        if route.spec.storage_first:
+            return self._store(route.spec, request, request_id)
+        return self._invoke(route.spec, event, request_id)
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route in self.routes:
+            found = route.pattern.match(path)
+            if found is not None and route.method == method.upper():
+                return route, found.groupdict()
+        return None, {}
+
+    def method_arn(self, method: str, path: str) -> str:
+        return (f"arn:aws:execute-api:{self.backend.region}:{self.backend.account}:{API_ID}/{self.stage}/"
+                f"{method.upper()}/{path.lstrip('/')}")
+
+    def event(self, route: Route, request: HttpRequest, path: str, params: dict[str, str],
+              request_id: str) -> dict[str, Any]:
+        """The REST API proxy event (payload version 1.0) the function receives."""
+        headers: dict[str, str] = {}
+        multi_headers: dict[str, list[str]] = {}
+        for key, value in request.headers:
+            headers[key] = value
+            multi_headers.setdefault(key, []).append(value)
+        query: dict[str, str] = {}
+        multi_query: dict[str, list[str]] = {}
+        for key, value in request.query:
+            query[key] = value
+            multi_query.setdefault(key, []).append(value)
+        body: str | None = None
+        encoded = False
+        if request.body:
+            try:
+                body = request.body.decode("utf-8")
+            except UnicodeDecodeError:
+                body, encoded = base64.b64encode(request.body).decode(), True
+        now = datetime.now(UTC)
+        return {
+            "resource": route.spec.route.path if route.spec.route else route.path,
+            "path": path,
+            "httpMethod": request.method.upper(),
+            "headers": headers or None,
+            "multiValueHeaders": multi_headers or None,
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourceId": API_ID,
+                "resourcePath": route.spec.route.path if route.spec.route else route.path,
+                "httpMethod": request.method.upper(),
+                "extendedRequestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "path": f"/{self.stage}{path}",
+                "accountId": self.backend.account,
+                "protocol": "HTTP/1.1",
+                "stage": self.stage,
+                "domainPrefix": "localhost",
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "requestId": request_id,
+                "identity": {"sourceIp": request.source_ip, "userAgent": request.header("User-Agent"),
+                             "accessKey": None, "accountId": None, "caller": None, "user": None, "userArn": None,
+                             "apiKey": None, "apiKeyId": None, "cognitoIdentityId": None},
+                "domainName": request.header("Host") or "localhost",
+                "apiId": API_ID,
+            },
+            "body": body,
+            "isBase64Encoded": encoded,
+        }
+
+    # -- auth ------------------------------------------------------------------------
+    def _authorize(self, route: Route, request: HttpRequest, event: dict[str, Any]) -> None:
+        auth = self.app.effective_auth(route.spec)
+        context = event["requestContext"]
+        if auth is None or isinstance(auth, Public):
+            return
+        if isinstance(auth, Cognito):
+            context["authorizer"] = self.cognito.verify(request.header("Authorization"), auth)
+        elif isinstance(auth, FunctionSpec):
+            context["authorizer"] = self._lambda_authorizer(auth, event)
+        elif auth == IAM:
+            identity = verify_sigv4(request.method.upper(), request.raw_path or _quoted(request.path),
+                                    request.raw_query, _Headers(request), request.body,  # type: ignore[arg-type]
+                                    self.backend.credentials, self.backend.account)
+            context["identity"].update(identity)
+
+    def _lambda_authorizer(self, spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:
+        """Run the authorizer as API Gateway does, with its result cache keyed by the identity sources."""
+        from lambdakit.runtime import authorizer as runtime
+
+        context = event["requestContext"]
+        arn = self.method_arn(event["httpMethod"], event["path"])
+        if spec.identity_sources:
+            key_values = tuple(runtime.source_value(event, s) for s in runtime.gateway_identity_source(spec))
+        else:
+            key_values = (_header(event, "Authorization"),)
+        key = (spec.name, key_values)
+        cached = self.authorizer_cache.get(key) if spec.authorizer_ttl > 0 else None
+
+        def run(auth_event: dict[str, Any], auth_context: Any) -> Any:
+            if cached is not None:
+                return cached
+            response = self.invoker.call(spec, auth_event, "authorizer", auth_context, context["requestId"])
+            if isinstance(response, dict) and "policyDocument" in response:
+                self.authorizer_cache.put(key, spec.authorizer_ttl, response)
+            return response
+
+        decision = runtime.authorize(spec, event, arn, handler=run)
+        if decision.status == 200 and decision.authorizer is not None:
+            return dict(decision.authorizer)
+        if decision.status == 401:
+            raise Refusal(401, "UNAUTHORIZED", decision.message or "Unauthorized")
+        if decision.status == 403:
+            raise Refusal(403, "ACCESS_DENIED", decision.message)
+        raise Refusal(500, "AUTHORIZER_CONFIGURATION_ERROR", decision.message or "AuthorizerConfigurationException")
+
+    def _check_api_key(self, route: Route, request: HttpRequest, event: dict[str, Any]) -> None:
+        if route.spec.route is None or not route.spec.route.api_key:
+            return
+        value = request.header("x-api-key")
+        if value is None or value not in self.api_keys:
+            raise Refusal(403, "INVALID_API_KEY", "Forbidden")
+        event["requestContext"]["identity"].update(apiKey=value, apiKeyId=self.api_keys[value])
+
+    # -- integrations ----------------------------------------------------------------
+    def _invoke(self, spec: FunctionSpec, event: dict[str, Any], request_id: str) -> HttpResponse:
+        try:
+            result = self.invoker.call(spec, event, "http", request_id=request_id)
+        except Exception:
+            log.exception("%s failed; API Gateway answers 502", spec.name)
+            return self.refuse(Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id)
+        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+            log.error("%s returned %r, not a Lambda proxy response ({'statusCode': int, ...}); API Gateway answers "
+                      "502", spec.name, type(result).__name__)
+            return self.refuse(Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id)
+        headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
+        for key, values in (result.get("multiValueHeaders") or {}).items():
+            headers += [(key, str(v)) for v in values if (key, str(v)) not in headers]
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        headers.append(("x-amzn-RequestId", request_id))
+        raw = result.get("body") or ""
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        return HttpResponse(result["statusCode"], headers, body)
+
+    def _validator(self, spec: FunctionSpec) -> Any:
+        found = self._validators.get(id(spec))
+        if found is None:
+            from lambdakit.local.validation import validator
+            from lambdakit.runtime.binding import http_plan
+
+            assert spec.route is not None
+            body = http_plan(spec.func, spec.route.path_params, spec.where).body
+            assert body is not None
+            found = self._validators[id(spec)] = validator(body.model, body.required)
+        return found
+
+    def _store(self, spec: FunctionSpec, request: HttpRequest, request_id: str) -> HttpResponse:
+        """The storage-first integration: validate as the gateway does, write to SQS or Kinesis, answer 202."""
+        start = time.perf_counter()
+        media = (request.header("Content-Type") or "application/json").split(";", 1)[0].strip().lower()
+        if media != "application/json":
+            return self.refuse(Refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type"), request, request_id)
+        problem = self._validator(spec)(request.body)
+        if problem is not None:
+            return self.refuse(Refusal(400, "BAD_REQUEST_BODY", problem), request, request_id)
+        source, options = spec.source, spec.options
+        try:
+            if isinstance(source, Queue) and isinstance(options, SqsOptions):
+                out = self._send(source, options, request.body.decode("utf-8"), request_id)
+            elif isinstance(source, Stream) and isinstance(options, KinesisOptions):
+                out = self._put(source, options, request.body, request_id)
+            else:  # pragma: no cover - discovery refuses such routes
+                raise TypeError(f"{spec.name} stores into {source!r}")
+        except Exception as exc:
+            from botocore.exceptions import ClientError
+
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) \
+                if isinstance(exc, ClientError) else 500
+            log.exception("%s: the request was not stored", spec.name)
+            code, message, answer = (("service_unavailable", "the request was not stored; retry", 503) if status >= 500
+                                     else ("internal_error", "the request was not stored", 500))
+            return _json_response(answer, error_body(code, message, request_id=request_id), request_id)
+        self.invoker.record(Invocation(spec.name, "store", "202", (time.perf_counter() - start) * 1000, request_id))
+        return _json_response(202, {**out, "request_id": request_id}, request_id)
+
+    def _send(self, queue: Queue, options: SqsOptions, body: str, request_id: str) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"QueueUrl": self.backend.queue_url(queue), "MessageBody": body}
+        if options.fifo:
+            group = _field(body, options.group_by) if options.group_by else request_id
+            kwargs.update(MessageGroupId=group or request_id, MessageDeduplicationId=request_id)
+        sent = self.backend.client("sqs").send_message(**kwargs)
+        return {"message_id": sent["MessageId"]}
+
+    def _put(self, stream: Stream, options: KinesisOptions, body: bytes, request_id: str) -> dict[str, Any]:
+        key = _field(body.decode("utf-8"), options.partition_key) if options.partition_key else request_id
+        put = self.backend.client("kinesis").put_record(StreamName=stream.name, Data=body, PartitionKey=key or "")
+        return {"sequence_number": put["SequenceNumber"], "shard_id": put["ShardId"]}
+
+    # -- API Gateway's own answers -------------------------------------------------------
+    def refuse(self, refusal: Refusal, request: HttpRequest | None, request_id: str) -> HttpResponse:
+        """A gateway response, rendered as the template's `x-amazon-apigateway-gateway-responses` renders it."""
+        from lambdakit.derive.openapi import GATEWAY_RESPONSES
+
+        entry = GATEWAY_RESPONSES.get(refusal.kind) or \
+            GATEWAY_RESPONSES.get("DEFAULT_5XX" if refusal.status >= 500 else "DEFAULT_4XX")
+        if entry is None:
+            return _json_response(refusal.status, {"message": refusal.message}, request_id)
+        code, template = entry
+        if template.startswith("$context.error."):
+            message = refusal.message
+        else:
+            method, path = (request.method.upper(), request.path) if request is not None else ("", "")
+            message = template.replace("$context.httpMethod", method).replace("$context.path", path)
+        return _json_response(refusal.status, error_body(code, message, request_id=request_id), request_id)
+
+
+def _json_response(status: int, body: Any, request_id: str) -> HttpResponse:
+    return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
+                        json.dumps(body).encode())
+
+
+def _field(body: str, name: str | None) -> str | None:
+    """`$input.path('$.NAME')`: a top-level field of the JSON body, as text."""
+    if not name:
+        return None
+    try:
+        value = json.loads(body).get(name)
+    except (ValueError, AttributeError):
+        return None
+    return None if value is None else value if isinstance(value, str) else json.dumps(value)
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    lower = name.lower()
+    return next((v for k, v in (event.get("headers") or {}).items() if k.lower() == lower), None)
+
+
+def _quoted(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/~")
+

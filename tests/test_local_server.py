@@ -1,0 +1,218 @@
+"""`lambdakit local` end to end: the example shop served in a subprocess, driven over HTTP with urllib."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTNER_KEY = "pk-acme-0001"
+SEED = {
+    "tables": {
+        "products": [{"sku": "A-1", "name": "Anvil", "price_cents": 1999}],
+        "orders": [{"order_id": "o-seed", "sku": "A-1", "qty": 2, "customer_id": "c-seed",
+                    "created_at": "2024-01-01T00:00:00.000+00:00"}],
+        "partners": [{"key_hash": hashlib.sha256(PARTNER_KEY.encode()).hexdigest(), "partner_id": "acme",
+                      "name": "ACME", "scopes": ["orders:read"]}],
+    },
+}
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+
+    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
+             raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers={
+            **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                status, head, payload = answer.status, dict(answer.headers), answer.read()
+        except urllib.error.HTTPError as err:
+            status, head, payload = err.code, dict(err.headers), err.read()
+        return status, head, json.loads(payload) if payload else None
+
+    def token(self, scopes: list[str] | None = None) -> str:
+        status, _, body = self.call("POST", "/_lambdakit/token", {
+            "username": "demo@example.com", "password": "Demo-Passw0rd!", **({"scopes": scopes} if scopes else {})})
+        assert status == 200, body
+        return str(body["authorization"])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("local")
+    seed, log = folder / "seed.json", folder / "server.log"
+    seed.write_text(json.dumps(SEED))
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lambdakit.cli", "local", "example_app.shop", "--port", str(port),
+             "--seed", str(seed), "--no-reload"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"lambdakit local exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(url + "/_lambdakit/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"lambdakit local did not answer within 60 s:\n{log.read_text()}")
+            time.sleep(0.1)
+        yield Server(url, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _error(body: Any) -> tuple[str, str]:
+    assert set(body) == {"error", "request_id"}, body
+    return body["error"]["code"], body["error"]["message"]
+
+
+def test_it_prints_how_to_get_a_token(server: Server) -> None:
+    text = server.log.read_text()
+    assert f"on {server.url}" in text
+    assert "/_lambdakit/token" in text and "demo@example.com" in text
+    assert "POST   /orders/import" in text
+
+
+def test_public_routes_serve_seeded_data(server: Server) -> None:
+    status, headers, body = server.call("GET", "/products/A-1")
+    assert (status, body) == (200, {"sku": "A-1", "name": "Anvil", "price_cents": 1999})
+    assert headers["Content-Type"] == "application/json"
+    status, _, body = server.call("GET", "/products?limit=5")
+    assert status == 200 and [p["sku"] for p in body] == ["A-1"]
+
+
+def test_bad_input_is_refused_in_the_one_error_shape(server: Server) -> None:
+    status, _, body = server.call("GET", "/products?limit=0")
+    assert status == 400 and _error(body)[0] == "bad_request"
+    status, _, body = server.call("GET", "/products?limit=many")
+    assert status == 422 and _error(body)[0] == "validation_error"
+    status, _, body = server.call("GET", "/products/NOPE")
+    assert status == 404 and _error(body) == ("not_found", "no product NOPE")
+    status, _, body = server.call("GET", "/no/such/route")
+    assert status == 403 and _error(body) == ("not_found", "no route for GET /no/such/route")
+    status, _, body = server.call("POST", "/orders", {"sku": "A-1", "qty": 0}, {"Authorization": server.token()})
+    assert status == 422 and _error(body)[0] == "validation_error"
+
+
+def test_cognito_refuses_missing_and_forged_tokens_and_accepts_real_ones(server: Server) -> None:
+    order = {"sku": "A-1", "qty": 1, "customer_id": "c-auth"}
+    status, _, body = server.call("POST", "/orders", order)
+    assert status == 401 and _error(body) == ("unauthorized", "Unauthorized")
+
+    token = server.token()
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = "someone-else"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    status, _, body = server.call("POST", "/orders", order, {"Authorization": f"{header}.{forged}.{signature}"})
+    assert status == 401 and _error(body)[0] == "unauthorized"
+
+    status, _, body = server.call("POST", "/orders", order, {"Authorization": f"Bearer {token}"})
+    assert status == 201, body
+    assert body["customer_id"] == "c-auth" and body["order_id"]
+
+    status, _, body = server.call("POST", "/_lambdakit/token", {"username": "demo@example.com", "password": "wrong"})
+    assert status == 401 and _error_no_id(body) == ("unauthorized", "Incorrect username or password.")
+
+
+def _error_no_id(body: Any) -> tuple[str, str]:
+    return body["error"]["code"], body["error"]["message"]
+
+
+def test_scoped_routes_need_an_access_token_with_the_scope(server: Server) -> None:
+    product = {"sku": "B-2", "name": "Bolt", "price_cents": 5}
+    status, _, _ = server.call("PUT", "/products/B-2", product, {"Authorization": server.token()})
+    assert status == 401  # an ID token: no scopes
+    scoped = server.token(scopes=["shop/catalog.write"])
+    status, _, body = server.call("PUT", "/products/B-2", product, {"Authorization": scoped})
+    assert (status, body) == (200, product)
+
+
+def test_storage_first_round_trip(server: Server) -> None:
+    customer = f"c-{uuid.uuid4().hex[:8]}"
+    auth = {"Authorization": server.token()}
+    status, _, body = server.call("POST", "/orders/import", {"sku": "A-1", "qty": 0, "customer_id": customer}, auth)
+    assert status == 400 and _error(body)[0] == "validation_error" and "qty" in body["error"]["message"]
+    status, _, body = server.call("POST", "/orders/import", raw=b"sku=A-1", headers={
+        **auth, "Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 415 and _error(body)[0] == "unsupported_media_type"
+    status, _, body = server.call("POST", "/orders/import", {"sku": "A-1", "qty": 3}, None)
+    assert status == 401
+
+    status, _, body = server.call("POST", "/orders/import", {"sku": "A-1", "qty": 3, "customer_id": customer}, auth)
+    assert status == 202 and set(body) == {"message_id", "request_id"}
+    deadline = time.monotonic() + 15
+    while True:  # the consumer runs on the server's poller thread
+        status, _, orders = server.call("GET", f"/customers/{customer}/orders")
+        if status == 200 and orders:
+            break
+        assert time.monotonic() < deadline, f"the import was not consumed:\n{server.log.read_text()[-3000:]}"
+        time.sleep(0.1)
+    assert [(o["sku"], o["qty"], o["customer_id"]) for o in orders] == [("A-1", 3, customer)]
+
+
+def test_storage_first_kinesis_answers_with_the_sequence_number(server: Server) -> None:
+    status, _, body = server.call("POST", "/clicks", {"customer_id": "c-1", "page": "/home"})
+    assert status == 202 and set(body) == {"sequence_number", "shard_id", "request_id"}
+    assert body["shard_id"].startswith("shardId-")
+
+
+def test_lambda_authorizer_and_api_key(server: Server) -> None:
+    path = "/partner/orders/o-seed"
+    good = {"Authorization": f"Bearer {PARTNER_KEY}", "x-api-key": "acme-local-key"}
+    status, _, body = server.call("GET", path, headers=good)
+    assert status == 200 and body["order_id"] == "o-seed"
+    status, _, body = server.call("GET", path, headers={"x-api-key": "acme-local-key"})
+    assert status == 401 and _error(body) == ("unauthorized", "Unauthorized")
+    status, _, body = server.call("GET", path, headers={**good, "Authorization": "Bearer pk-unknown"})
+    assert status == 401
+    status, _, body = server.call("GET", path, headers={"Authorization": f"Bearer {PARTNER_KEY}"})
+    assert status == 403 and _error(body) == ("forbidden", "Forbidden")
+
+
+def test_each_invocation_is_logged(server: Server) -> None:
+    server.call("GET", "/products/A-1")
+    deadline = time.monotonic() + 5
+    while "get_product" not in server.log.read_text():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    lines = [line for line in server.log.read_text().splitlines() if " get_product " in f" {line} "]
+    assert any(" http " in line and " 200 " in line and line.rstrip().endswith(" ms") for line in lines), lines
