@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,21 @@ def copy_runtime(dest: Path) -> None:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
+def compile_code(src: Path, runtime: str) -> bool:
+    """Ship bytecode with the code: Lambda's /var/task is read-only, so Python cannot cache what it
+    compiles there, and code shipped as source is compiled again at every cold start (lambdakit's
+    runtime alone costs ~10 ms; docs/performance.md). Bytecode is specific to a Python version: only
+    when this Python is the function's runtime. Checked-hash .pyc stay valid whatever zipping does to
+    file times, are ignored if a source file changes, and hold no build path or time (reproducible)."""
+    if runtime != f"python{sys.version_info.major}.{sys.version_info.minor}":
+        return False
+    import compileall
+    import py_compile
+
+    return bool(compileall.compile_dir(str(src), quiet=1, ddir="/var/task",
+                                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH))
+
+
 def copy_package(app: App, dest: Path) -> None:
     import importlib
 
@@ -59,6 +75,7 @@ def build(app: App, out: Path) -> Path:
     src.mkdir(parents=True)
     copy_package(app, src)
     copy_runtime(src)
+    compile_code(src, app.service.runtime)
     (src / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
     template = build_template(app, code_uri="src")
     path = out / "template.yaml"

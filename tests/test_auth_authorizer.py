@@ -61,7 +61,7 @@ def cached(token: str) -> lk.Identity | None:
 
 @lk.authorizer(ttl=0, identity_sources=("header:X-Api-Key", "query:key"))
 def keyed(req: lk.Request, x_api_key: str, key: str | None = None) -> lk.Identity | None:
-    CALLS.append((x_api_key, key, req.path, req.headers.get("x-api-key")))
+    CALLS.append((x_api_key, key, req.path, req.headers.get("x-api-key"), req.query))
     return _identity(x_api_key) if x_api_key != "anon" else None
 
 @lk.authorizer(ttl=120, identity_sources=("header:Authorization", "query:tenant"))
@@ -230,7 +230,7 @@ def test_lambda_entry_runs_the_authorizer(app: App) -> None:
 
 def test_request_authorizer_binds_identity_sources_by_name(app: App, calls: list[Any]) -> None:
     out = run(app, "keyed", request_event({"x-api-key": "k-good"}, {"key": "abc"}))  # header case differs
-    assert calls[0] == ("k-good", "abc", "/request", "k-good")
+    assert calls[0] == ("k-good", "abc", "/request", "k-good", {"key": ["abc"]})
     assert out["principalId"] == "partner-7"
     assert out["policyDocument"]["Statement"][0]["Resource"] == (
         "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request")

@@ -5,6 +5,7 @@ This module is a small app of its own (the `cl_*` resources); the example shop c
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -185,3 +186,38 @@ def test_the_example_shop_through_the_client(lk_aws):
         assert shop.get("/customers/c-10/orders").json == []
         shop.drain()
         assert [o["qty"] for o in shop.get("/customers/c-10/orders").json] == [1]
+
+
+def test_storage_first_stores_what_the_deployed_integration_stores(lk_aws):
+    """The request templates of derive.storage are evaluated: the lk-id attribute, the partition key field."""
+    import boto3
+
+    with Client("example_app.shop") as shop:
+        stored = shop.post("/orders/import", json={"sku": "K-1", "qty": 1}, token=shop.token())
+        assert stored.status == 202
+        sqs = boto3.client("sqs")
+        url = sqs.get_queue_url(QueueName="import_order")["QueueUrl"]
+        message = sqs.receive_message(QueueUrl=url, MessageAttributeNames=["All"], VisibilityTimeout=0)["Messages"][0]
+        assert message["MessageId"] == stored.json["message_id"]
+        assert message["Body"] == '{"sku": "K-1", "qty": 1}'
+        assert message["MessageAttributes"]["lk-id"]["StringValue"] == stored.json["request_id"]
+
+        clicked = shop.post("/clicks", json={"customer_id": "o'brien \"jr\"", "page": "/"})
+        assert clicked.status == 202
+        kinesis = boto3.client("kinesis")
+        iterator = kinesis.get_shard_iterator(StreamName="record_click", ShardId=clicked.json["shard_id"],
+                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        record = kinesis.get_records(ShardIterator=iterator)["Records"][-1]
+        assert record["SequenceNumber"] == clicked.json["sequence_number"]
+        assert record["PartitionKey"] == "o'brien \"jr\""
+        assert json.loads(record["Data"]) == {"customer_id": "o'brien \"jr\"", "page": "/"}
+
+
+def test_an_integration_template_the_emulator_cannot_evaluate_is_an_error():
+    from lambdakit.local.integration import TemplateError, _Evaluator
+
+    evaluator = _Evaluator('{"a": {"b": 2}}', "rid")
+    assert evaluator.render("$input.path('$.a.b')-$context.requestId-$util.urlEncode($input.body)") == \
+        "2-rid-%7B%22a%22%3A+%7B%22b%22%3A+2%7D%7D"
+    with pytest.raises(TemplateError, match="cannot evaluate"):
+        evaluator.render("$stageVariables.x")

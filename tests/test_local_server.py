@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -104,11 +105,17 @@ def _error(body: Any) -> tuple[str, str]:
     return body["error"]["code"], body["error"]["message"]
 
 
-def test_it_prints_how_to_get_a_token(server: Server) -> None:
+def test_it_prints_how_to_get_a_token_and_the_command_works(server: Server) -> None:
     text = server.log.read_text()
     assert f"on {server.url}" in text
-    assert "/_lambdakit/token" in text and "demo@example.com" in text
     assert "POST   /orders/import" in text
+    command = next(line.strip() for line in text.splitlines() if line.strip().startswith("export TOKEN="))
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    token = subprocess.run(["bash", "-c", f'{command} && printf %s "$TOKEN"'], capture_output=True, text=True,
+                           timeout=20, check=True).stdout
+    status, _, _ = server.call("DELETE", "/orders/o-none", headers={"Authorization": token})
+    assert status == 204
 
 
 def test_public_routes_serve_seeded_data(server: Server) -> None:
@@ -216,3 +223,46 @@ def test_each_invocation_is_logged(server: Server) -> None:
         time.sleep(0.05)
     lines = [line for line in server.log.read_text().splitlines() if " get_product " in f" {line} "]
     assert any(" http " in line and " 200 " in line and line.rstrip().endswith(" ms") for line in lines), lines
+
+
+def test_the_server_reloads_when_the_code_changes(tmp_path: Path) -> None:
+    package = tmp_path / "lk_reload_app"
+    package.mkdir()
+    source = package / "__init__.py"
+    route = 'import lambdakit as lk\n\n\n@lk.route("GET", "/version")\ndef version() -> dict:\n    return {"v": %d}\n'
+    source.write_text(route % 1)
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
+    log = tmp_path / "server.log"
+    with log.open("w") as out:  # with the reloader there are two processes: give them their own group
+        process = subprocess.Popen([sys.executable, "-m", "lambdakit.cli", "local", "lk_reload_app", "--port",
+                                    str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    server = Server(f"http://127.0.0.1:{port}", log)
+
+    def wait_for(expected: dict[str, int]) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if server.call("GET", "/version")[2] == expected:
+                    return
+            except OSError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"never answered {expected}:\n{log.read_text()}"
+            time.sleep(0.1)
+
+    try:
+        wait_for({"v": 1})
+        source.write_text(route % 2)
+        wait_for({"v": 2})
+        assert "Detected change" in log.read_text()
+    finally:
+        import signal
+
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -78,6 +78,18 @@ def on_anything(message) -> None:
 """
 
 
+@pytest.fixture(autouse=True)
+def quiet() -> Iterator[None]:
+    """Failures log warnings with tracebacks; these tests cause them on purpose."""
+    from lambdakit.runtime.log import logger
+
+    log = logger()
+    level = log.log_level
+    log.setLevel("ERROR")
+    yield
+    log.setLevel(level)
+
+
 @pytest.fixture
 def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
@@ -99,7 +111,7 @@ def app(tmp_path: Path, request: pytest.FixtureRequest) -> App:
 def seen(app: App) -> list[Any]:
     import importlib
 
-    return importlib.import_module(app.package + ".app").SEEN  # type: ignore[no-any-return]
+    return importlib.import_module(app.package + ".app").SEEN
 
 
 def sqs_record(message_id: str, body: str, group: str | None = None) -> dict[str, Any]:

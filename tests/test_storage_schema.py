@@ -13,7 +13,7 @@ import copy
 import json
 import random
 from datetime import date, datetime, time
-from enum import Enum
+from enum import StrEnum
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Literal
 from uuid import UUID
@@ -26,7 +26,7 @@ from example_app.shop.models import Click, NewOrder, NewProduct
 from lambdakit.derive.jsonschema import body_schema
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     retail = "retail"
     wholesale = "wholesale"
 
@@ -87,10 +87,11 @@ class Row(BaseModel):
     codes: dict[str, int] = Field(default={}, max_length=2)
 
 
-RICH_OK = {"id": "12345678-1234-1234-1234-123456789012", "at": "2024-01-02T03:04:05Z", "day": "2024-01-02",
-           "kind": "retail", "lines": [{"sku": "a", "qty": 2, "price": 1.5}], "address": {"street": "Main",
-                                                                                         "zip": "12345"},
-           "tags": ["a", "a"], "scores": {"x": 1}, "pair": [1, "b"], "ip": "10.0.0.1", "note": "hi", "level": 0}
+RICH_OK: dict[str, Any] = {
+    "id": "12345678-1234-1234-1234-123456789012", "at": "2024-01-02T03:04:05Z", "day": "2024-01-02",
+    "kind": "retail", "lines": [{"sku": "a", "qty": 2, "price": 1.5}], "address": {"street": "Main", "zip": "12345"},
+    "tags": ["a", "a"], "scores": {"x": 1}, "pair": [1, "b"], "ip": "10.0.0.1", "note": "hi", "level": 0,
+}
 
 CASES: list[tuple[Any, list[Any], list[Any]]] = [
     (NewOrder, [{"sku": "a", "qty": 1}, {"sku": "x" * 40, "qty": 1000, "customer_id": "c"}],
@@ -142,7 +143,8 @@ def pydantic_accepts(tp: Any, sample: Any) -> bool:
 
 def mutations(sample: Any, rng: random.Random, depth: int = 0) -> list[Any]:
     """Wrong types, missing and extra keys, emptied and overfilled lists, at every level of a valid sample."""
-    odd = [None, "", "x", "2024-02-30", 0, -1, 1.5, 10**9, True, [], {}, ["x"], "00000000-0000-0000-0000-000000000000"]
+    odd: list[Any] = [None, "", "x", "2024-02-30", 0, -1, 1.5, 10**9, True, [], {}, ["x"],
+                      "00000000-0000-0000-0000-000000000000"]
     out: list[Any] = []
     if isinstance(sample, dict):
         out.append({**sample, "unexpected": 1})

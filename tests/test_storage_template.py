@@ -75,7 +75,7 @@ def checkov_failures(built: tuple[App, dict[str, Any]]) -> list[str]:
 def body(out: dict[str, Any]) -> dict[str, Any]:
     apis = [r for r in out.values() if r["Type"] == "AWS::ApiGateway::RestApi"]
     assert len(apis) == 1
-    return apis[0]["Properties"]["Body"]  # type: ignore[no-any-return]
+    return apis[0]["Properties"]["Body"]
 
 
 def esm(out: dict[str, Any], function: str) -> dict[str, Any]:

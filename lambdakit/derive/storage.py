@@ -31,16 +31,20 @@ def _error(code: str, message: str) -> str:
     return '{"error": {"code": "' + code + '", "message": "' + message + '"}, "request_id": "$context.requestId"}'
 
 
-def _responses(ok_template: str) -> dict[str, Any]:
+def _responses(ok_template: str, refusal_is_throttling: bool = False) -> dict[str, Any]:
     """Integration responses, keyed by the regex matched against the service's status code.
 
     A refusal from SQS or Kinesis (throttling, size, permissions) must never
-    look like success: the caller is told the request was not stored.
+    look like success: the caller is told the request was not stored. Kinesis
+    signals throttling (ProvisionedThroughputExceeded) as a 400, so there a 4xx
+    tells the caller to retry.
     """
+    refused = (("503", "service_unavailable", "the request was not stored; retry") if refusal_is_throttling
+               else ("500", "internal_error", "the request was not stored"))
     return {
         "default": {"statusCode": "202", "responseTemplates": {"application/json": ok_template}},
-        "4\\d{2}": {"statusCode": "500", "responseTemplates": {
-            "application/json": _error("internal_error", "the request was not stored")}},
+        "4\\d{2}": {"statusCode": refused[0], "responseTemplates": {
+            "application/json": _error(refused[1], refused[2])}},
         "5\\d{2}": {"statusCode": "503", "responseTemplates": {
             "application/json": _error("service_unavailable", "the request was not stored; retry")}},
     }
@@ -102,7 +106,7 @@ def storage_integration(spec: FunctionSpec) -> dict[str, Any]:
             f'"PartitionKey": "{key}"}}')}},
         "responses": _responses(
             '{"sequence_number": "$input.path(\'$.SequenceNumber\')", "shard_id": "$input.path(\'$.ShardId\')", '
-            '"request_id": "$context.requestId"}'),
+            '"request_id": "$context.requestId"}', refusal_is_throttling=True),
     }
 
 

@@ -27,6 +27,8 @@ from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.declare.service import App
 from lambdakit.declare.triggers import KinesisOptions
 from lambdakit.derive import iam
+from lambdakit.derive.storage import local_dlq_name, local_failure_queue_name, local_queue_name, visibility_timeout
+from lambdakit.runtime.idempotency import local_table_name
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -122,6 +124,7 @@ class Backend:
         self._pools: dict[str, LocalPool] = {}
         self.specs: list[FunctionSpec] = []
         self._created: set[str] = set()
+        self._urls: dict[str, str] = {}
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
 
@@ -182,29 +185,33 @@ class Backend:
         return aws.client(service)
 
     # -- resources ------------------------------------------------------------
-    def provision(self, found: Declared) -> None:
-        """Create what `found` declares and is not there yet; set the `LK_<NAME>` variables."""
+    def provision(self, found: Declared, prefer: bool = False) -> None:
+        """Create what `found` declares and is not there yet; set the `LK_<NAME>` variables.
+
+        Two apps imported in one test session may declare a table of the same name with other keys: the first
+        one created stays, unless `prefer` (a test client's own app), which recreates it with its own keys."""
         consumers = {id(s.source): s for s in found.specs if s.source is not None}
         for label_id, label in found.labels.items():
             self.labels.setdefault(label_id, label)
         for res in found.resources:
             if isinstance(res, Table):
-                self._table(res)
+                self._table(res, prefer)
             elif isinstance(res, Queue):
                 consumer = consumers.get(id(res))
-                self._queue(res, consumer.timeout if consumer else None)
+                window = consumer.options.window if consumer is not None and consumer.options is not None else 0
+                self._queue(res, visibility_timeout(consumer.timeout if consumer else None, window))
             elif isinstance(res, Stream):
                 self._stream(res)
         for spec in found.specs:
             if all(spec is not s for s in self.specs):
                 self.specs.append(spec)
             if isinstance(spec.options, KinesisOptions):
-                name = f"{spec.name}-failures"
-                url = self._create_queue(name, {})
+                name = local_failure_queue_name(spec)
+                url = self.refs.get(iam.failure_queue_id(spec)) or self._create_queue(name, {})
                 self.refs[f"{iam.failure_queue_id(spec)}.Arn"] = self.arn("sqs", name)
                 self.refs[iam.failure_queue_id(spec)] = url
             if spec.idempotent:
-                name = self.idempotency_table(spec)
+                name = local_table_name(spec.name)
                 self._create_table(name, ("id", "S"), None, {})
                 self.refs[iam.idempotency_table_id(spec)] = name
             self.refs[f"{iam.log_group_id(spec)}.Arn"] = self.arn("logs", f"/aws/lambda/{spec.name}") + ":*"
@@ -220,13 +227,15 @@ class Backend:
             return f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
         return f"arn:aws:{service}:{self.region}:{self.account}:{name}"
 
-    @staticmethod
-    def idempotency_table(spec: FunctionSpec) -> str:
-        return f"{spec.name}-idempotency"
-
-    def _table(self, table: Table) -> None:
-        self._create_table(table.name, table.key, table.sort_key, table.indexes, table.ttl)
+    def _table(self, table: Table, prefer: bool = False) -> None:
         arn = self.arn("dynamodb", table.name)
+        current = self.owners.get(arn)
+        if isinstance(current, Table) and current is not table and _shape(current) != _shape(table):
+            if not prefer:
+                return
+            self.client("dynamodb").delete_table(TableName=table.name)
+            self._created.discard("table:" + table.name)
+        self._create_table(table.name, table.key, table.sort_key, table.indexes, table.ttl)
         self.refs[table.logical_id] = table.name
         self.refs[f"{table.logical_id}.Arn"] = arn
         self.owners[arn] = table
@@ -262,20 +271,22 @@ class Backend:
     def _create_queue(self, name: str, attributes: dict[str, str]) -> str:
         url: str = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         self._created.add("queue:" + name)
+        self._urls[name] = url
         return url
 
-    def _queue(self, queue: Queue, consumer_timeout: int | None) -> None:
-        suffix = ".fifo" if queue.fifo else ""
+    def queue_url_named(self, name: str) -> str:
+        """The URL of a queue created here, by physical name (the storage integrations name queues so)."""
+        found = self._urls.get(name)
+        return found if found is not None else str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+
+    def _queue(self, queue: Queue, visibility: int) -> None:
         fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if queue.fifo else {}
-        name, dlq = queue.name + suffix, f"{queue.name}-dlq{suffix}"
+        name, dlq = local_queue_name(queue), local_dlq_name(queue)
         if "queue:" + name not in self._created:
             dlq_url = self._create_queue(dlq, {**fifo, "MessageRetentionPeriod": "1209600"})
             dlq_arn = self.arn("sqs", dlq)
-            from lambdakit.derive.storage import VISIBILITY_FACTOR
-
-            visibility = max(30, VISIBILITY_FACTOR * consumer_timeout) if consumer_timeout else 30
             url = self._create_queue(name, {
-                **fifo, "VisibilityTimeout": str(min(visibility, 43200)),
+                **fifo, "VisibilityTimeout": str(visibility),
                 "MessageRetentionPeriod": str(queue.retention_days * 86400),
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive}),
             })
@@ -451,6 +462,10 @@ class Backend:
                 return res
         known = sorted(r.name for r in self.owners.values() if isinstance(r, kind))
         raise SeedError(f"no {kind.kind} named {name!r}; the app declares: {', '.join(known) or 'none'}")
+
+
+def _shape(table: Table) -> tuple[Any, ...]:
+    return table.key, table.sort_key, sorted(table.indexes.items()), table.ttl
 
 
 _LOADER: list[Any] = []

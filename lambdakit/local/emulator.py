@@ -20,7 +20,7 @@ class Emulator:
     def __init__(self, app: App, backend: Backend, retry_after: int | None = None) -> None:
         self.app = app
         self.backend = backend
-        backend.provision(declared_by(app))
+        backend.provision(declared_by(app), prefer=True)
         self.invoker = Invoker(app, backend)
         self.gateway = Gateway(app, backend, self.invoker)
         self.consumers = Consumers(app, backend, self.invoker, retry_after)

@@ -22,9 +22,7 @@ from typing import Any
 
 from lambdakit.declare.auth import IAM, Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.resources import Queue, Stream
 from lambdakit.declare.service import App
-from lambdakit.declare.triggers import KinesisOptions, SqsOptions
 from lambdakit.errors import error_body
 from lambdakit.local.auth import AuthorizerCache, CognitoVerifier, Refusal, verify_sigv4
 from lambdakit.local.backend import Backend
@@ -124,6 +122,7 @@ class Gateway:
         self.api_keys = {f"{key}-local-key": key for plan in app.service.usage_plans for key in plan.keys} or \
             {LOCAL_API_KEY: "local"}
         self._validators: dict[int, Any] = {}
+        self._media: dict[int, set[str]] = {}
 
     # -- the pipeline ---------------------------------------------------------------
     def handle(self, request: HttpRequest) -> HttpResponse:
@@ -296,46 +295,29 @@ class Gateway:
         return found
 
     def _store(self, spec: FunctionSpec, request: HttpRequest, request_id: str) -> HttpResponse:
-        """The storage-first integration: validate as the gateway does, write to SQS or Kinesis, answer 202."""
+        """The storage-first integration: validate as the gateway does, then run the template's integration."""
+        from lambdakit.local import integration
+
         start = time.perf_counter()
         media = (request.header("Content-Type") or "application/json").split(";", 1)[0].strip().lower()
-        if media != "application/json":
+        if media not in self._media_types(spec):
             return self.refuse(Refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type"), request, request_id)
         problem = self._validator(spec)(request.body)
         if problem is not None:
             return self.refuse(Refusal(400, "BAD_REQUEST_BODY", problem), request, request_id)
-        source, options = spec.source, spec.options
-        try:
-            if isinstance(source, Queue) and isinstance(options, SqsOptions):
-                out = self._send(source, options, request.body.decode("utf-8"), request_id)
-            elif isinstance(source, Stream) and isinstance(options, KinesisOptions):
-                out = self._put(source, options, request.body, request_id)
-            else:  # pragma: no cover - discovery refuses such routes
-                raise TypeError(f"{spec.name} stores into {source!r}")
-        except Exception as exc:
-            from botocore.exceptions import ClientError
+        status, body = integration.store(spec, self.backend, request.body.decode("utf-8"), request_id)
+        self.invoker.record(Invocation(spec.name, "store", str(status), (time.perf_counter() - start) * 1000,
+                                       request_id))
+        return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
+                            body.encode())
 
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500) \
-                if isinstance(exc, ClientError) else 500
-            log.exception("%s: the request was not stored", spec.name)
-            code, message, answer = (("service_unavailable", "the request was not stored; retry", 503) if status >= 500
-                                     else ("internal_error", "the request was not stored", 500))
-            return _json_response(answer, error_body(code, message, request_id=request_id), request_id)
-        self.invoker.record(Invocation(spec.name, "store", "202", (time.perf_counter() - start) * 1000, request_id))
-        return _json_response(202, {**out, "request_id": request_id}, request_id)
+    def _media_types(self, spec: FunctionSpec) -> set[str]:
+        found = self._media.get(id(spec))
+        if found is None:
+            from lambdakit.local.integration import media_types
 
-    def _send(self, queue: Queue, options: SqsOptions, body: str, request_id: str) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"QueueUrl": self.backend.queue_url(queue), "MessageBody": body}
-        if options.fifo:
-            group = _field(body, options.group_by) if options.group_by else request_id
-            kwargs.update(MessageGroupId=group or request_id, MessageDeduplicationId=request_id)
-        sent = self.backend.client("sqs").send_message(**kwargs)
-        return {"message_id": sent["MessageId"]}
-
-    def _put(self, stream: Stream, options: KinesisOptions, body: bytes, request_id: str) -> dict[str, Any]:
-        key = _field(body.decode("utf-8"), options.partition_key) if options.partition_key else request_id
-        put = self.backend.client("kinesis").put_record(StreamName=stream.name, Data=body, PartitionKey=key or "")
-        return {"sequence_number": put["SequenceNumber"], "shard_id": put["ShardId"]}
+            found = self._media[id(spec)] = media_types(spec)
+        return found
 
     # -- API Gateway's own answers -------------------------------------------------------
     def refuse(self, refusal: Refusal, request: HttpRequest | None, request_id: str) -> HttpResponse:
@@ -358,17 +340,6 @@ class Gateway:
 def _json_response(status: int, body: Any, request_id: str) -> HttpResponse:
     return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
                         json.dumps(body).encode())
-
-
-def _field(body: str, name: str | None) -> str | None:
-    """`$input.path('$.NAME')`: a top-level field of the JSON body, as text."""
-    if not name:
-        return None
-    try:
-        value = json.loads(body).get(name)
-    except (ValueError, AttributeError):
-        return None
-    return None if value is None else value if isinstance(value, str) else json.dumps(value)
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:

@@ -81,7 +81,10 @@ def _token(emulator: Emulator, request: Request) -> Response:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """The invoker logs one line per invocation; werkzeug's access log would repeat it."""
+    """The invoker logs one line per invocation; werkzeug's access log would repeat it. HTTP/1.1 keeps
+    connections open between requests, as API Gateway does."""
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
@@ -120,11 +123,17 @@ def banner(emulator: Emulator, url: str) -> str:
     pools = list(emulator.backend.user_pools)
     if pools:
         pool_arg = f', "pool": "{pools[0]}"' if len(pools) > 1 else ""
-        lines += ["", f"  Cognito ({', '.join(pools)}): user {DEMO_USER} / {DEMO_PASSWORD}; a token:",
-                  f"    curl -s -X POST {url}{TOKEN_PATH} -H 'Content-Type: application/json' "
-                  f"-d '{{\"username\": \"{DEMO_USER}\", \"password\": \"{DEMO_PASSWORD}\"{pool_arg}}}'",
-                  '    then send its "authorization" value: curl -H "Authorization: $TOKEN" ...'
-                  ' (add "scopes": [...] for routes that need them)']
+        example = next((r.spec.route for r in emulator.gateway.routes
+                        if isinstance(app.effective_auth(r.spec), Cognito) and r.spec.route is not None
+                        and not app.effective_auth(r.spec).required_scopes), None)
+        lines += ["", f"  Cognito ({', '.join(pools)}): user {DEMO_USER}, password {DEMO_PASSWORD}. Get a token:",
+                  f"    export TOKEN=$(curl -s -X POST {url}{TOKEN_PATH} "
+                  f"-d '{{\"username\": \"{DEMO_USER}\", \"password\": \"{DEMO_PASSWORD}\"{pool_arg}}}' "
+                  "| python3 -c 'import json, sys; print(json.load(sys.stdin)[\"authorization\"])')"]
+        if example is not None:
+            lines.append(f'    curl -H "Authorization: $TOKEN" -X {example.method} {url}{example.path}'
+                         + (" -d '{...}'" if example.method in ("POST", "PUT", "PATCH") else ""))
+        lines.append('    (routes that need scopes: add "scopes": ["..."] to the token request)')
     if any(s.route is not None and s.route.api_key for s in app.functions):
         lines += ["", f"  API key (x-api-key): {', '.join(emulator.gateway.api_keys)}"]
     if any(app.effective_auth(s) == IAM for s in app.functions if s.kind == "http"):
@@ -165,7 +174,7 @@ def serve(package: str, host: str = "127.0.0.1", port: int = 3000, seed: str | N
           reload: bool = True) -> None:
     """Run the app until interrupted. With `reload`, this process only watches; a child process serves."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
-    for noisy in ("werkzeug", "botocore", "boto3"):
+    for noisy in ("botocore", "boto3"):  # werkzeug stays: it says when it restarts (its access log is off)
         logging.getLogger(noisy).setLevel(logging.WARNING)
     url = f"http://{host}:{port}"
     extra = [seed] if seed else []

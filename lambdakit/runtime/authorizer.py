@@ -167,7 +167,10 @@ def _arguments(p: Plan, event: Mapping[str, Any]) -> dict[str, Any]:
         if source is None:
             from lambdakit.runtime.http import request_of
 
-            kwargs[name] = request_of(dict(event))
+            shaped = dict(event)
+            if not shaped.get("multiValueQueryStringParameters") and shaped.get("queryStringParameters"):
+                shaped["multiValueQueryStringParameters"] = {k: [v] for k, v in shaped["queryStringParameters"].items()}
+            kwargs[name] = request_of(shaped)
             continue
         value = source_value(event, source)
         if value is None and required:

@@ -143,7 +143,9 @@ def queue_url(queue: Any) -> str:
 
 
 def send_message(queue: Any, message: Any, group: str | None) -> str:
-    kwargs: dict[str, Any] = {"QueueUrl": queue_url(queue), "MessageBody": _json(message)}
+    # `lk-id` names the message across DLQ redrives (which give it a new messageId): the idempotency key.
+    kwargs: dict[str, Any] = {"QueueUrl": queue_url(queue), "MessageBody": _json(message), "MessageAttributes": {
+        "lk-id": {"DataType": "String", "StringValue": uuid.uuid4().hex}}}
     if queue.fifo:
         kwargs["MessageGroupId"] = group or "default"
     return str(client("sqs").send_message(**kwargs)["MessageId"])

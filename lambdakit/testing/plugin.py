@@ -37,14 +37,19 @@ def active_backend() -> Backend | None:
 @pytest.fixture
 def lk_aws(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """moto with the declared resources of every lambdakit module imported so far."""
-    from lambdakit.declare.functions import REGISTRY
+    from lambdakit.declare.functions import REGISTRY, FunctionSpec
     from lambdakit.local.backend import Backend, declared, modules_near
 
     backend = Backend().start()
     try:
-        specs = list(REGISTRY)
-        own = [request.module] if getattr(request, "module", None) is not None else []
-        backend.provision(declared(specs, own + modules_near(specs)))
+        # The test module's own declarations, and those of the functions it imports, come first: when two apps
+        # imported in one session declare a table of the same name, the one this test uses is created.
+        module = getattr(request, "module", None)
+        own = [module] if module is not None else []
+        own_specs = [s for m in own for v in vars(m).values() if isinstance(s := getattr(v, "__lambdakit__", None),
+                                                                              FunctionSpec)]
+        specs = own_specs + [s for s in REGISTRY if all(s is not o for o in own_specs)]
+        backend.provision(declared(specs, own + modules_near(own_specs) + modules_near(specs)))
         _active.append(backend)
         yield backend
     finally:
