@@ -185,6 +185,11 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
         peak = median([p["rss_peak_kb"] for p in ps]) / 1024
         grown = median([p["rss_peak_kb"] - p["rss_base_kb"] for p in ps]) / 1024
         figures[f"cli {size}"] = wall
+        figures[f"total {size}"] = total
+        figures[f"peak MB {size}"] = peak
+        figures[f"growth MB {size}"] = grown
+        for name, value in phase.items():
+            figures[f"{name} {size}"] = value
         rows.append([size, f"{wall:.2f} s", f"{total:.2f} s", f"{total / size * 1e3:.2f} ms",
                      f"{phase['discover']:.2f} s", f"{phase['template']:.2f} s", f"{phase['yaml']:.2f} s",
                      f"{phase['build']:.2f} s", f"{peak:.0f} MB", f"{grown:.1f} MB"])
@@ -194,6 +199,7 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
     slope_small = (totals[100] - totals[10]) / 90
     slope_large = (totals[1000] - totals[100]) / 900
     figures["linearity"] = slope_large / slope_small
+    figures["slope small ms"], figures["slope large ms"] = slope_small * 1e3, slope_large * 1e3
     text += (f"\n\nMarginal cost per function: {slope_small * 1e3:.2f} ms from 10 to 100 functions, "
              f"{slope_large * 1e3:.2f} ms from 100 to 1000 ({ratio(slope_large, slope_small)}; 1.00x is linear).")
     return text, figures

@@ -219,6 +219,8 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
             if variant == INCREMENT:
                 estimate = (_med(raw, "import") + _med(rs, "import")) / _med(raw, "import")
                 figures[f"lambdakit increment {tag}"] = estimate
+                figures[f"lambdakit increment s {tag}"] = _med(rs, "import")
+                figures[f"raw import s {tag}"] = _med(raw, "import")
                 rows.append([mode, "no", "lambdakit, its own share: imported after the raw handler's imports",
                              f"**{estimate:.3f}x** (raw + {ms(_med(rs, 'import'))})",
                              f"+{ms(_med(rs, 'import'))} {spread([r['import'] for r in rs])}", "", "", "", "", "",

@@ -63,16 +63,22 @@ def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
         add("warm GET <= 2x raw", f"{w['lambdakit GET']:.2f}x", w["lambdakit GET"] <= 2.0)
     c = figures.get("cold")
     if c:
+        notes = {"SAM, source": "SAM, artifact from source: only if the building Python is not the runtime's",
+                 "SAM, .pyc": "SAM build, as `lambdakit build` ships it", "all .pyc": "everything precompiled"}
         for mode in cold.MODES:
             share, direct = c[f"lambdakit increment {mode} no boto3"], c[f"lambdakit {mode} no boto3"]
-            add(f"cold import of an HTTP function <= 1.03x raw ({mode})",
+            add(f"cold import of an HTTP function <= 1.03x raw ({notes.get(mode, mode)})",
                 f"{share:.3f}x from lambdakit's own share ({direct:.2f}x whole imports, noisier)", share <= 1.03)
     k = figures.get("consumers")
     if k:
         for case in consumers.CASES:
             lk, pt = k[f"lambdakit {case}"], k[f"Powertools BatchProcessor {case}"]
-            add(f"consumer per record <= Powertools BatchProcessor direct ({case})", f"{lk / pt:.2f}x Powertools",
-                lk <= pt)
+            proposed = k.get(f"{consumers.PROPOSED} {case}")
+            note = f" (with the batch.py change proposed: {proposed / pt:.2f}x)" if proposed else ""
+            target = "consumer per record <= Powertools BatchProcessor direct"
+            if consumers.CASES[case]:
+                target += f" ({case}: lambdakit also logs each failed record)"
+            add(target, f"{lk / pt:.2f}x Powertools{note}", lk <= pt)
     b = figures.get("build")
     if b:
         add("build of 1000 functions <= 5 s", f"{b['cli 1000']:.2f} s", b["cli 1000"] <= 5.0)

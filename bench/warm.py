@@ -110,6 +110,10 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
     lk_post = median(samples[("POST", "lambdakit")])
     part_rows.append(["raw handler's own code (raw - sum)", us(post - total), ratio(post - total, post)])
     part_rows.append(["lambdakit's own code (lambdakit - sum)", us(lk_post - total), ratio(lk_post - total, post)])
+    ratios["raw POST s"] = post
+    ratios["floor POST s"] = total
+    ratios["lambdakit own POST s"] = lk_post - total
+    ratios["raw own POST s"] = post - total
     text += "\n\nWhere the POST time goes (same run; ratios to the raw POST):\n\n"
     text += table(["part", "time", "of raw POST"], part_rows)
     return text, ratios

@@ -25,7 +25,17 @@ def dump_yaml(template: dict[str, Any]) -> str:
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
-    return yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=False)
+    # The emitter makes a node per value (260,000 for 1000 functions) and no cycles: the cyclic garbage
+    # collector would scan the growing heap again and again, making the dump grow faster than the template.
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return yaml.dump(template, Dumper=_Dumper, sort_keys=False, width=120, default_flow_style=False)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def copy_runtime(dest: Path) -> None:

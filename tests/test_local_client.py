@@ -15,6 +15,8 @@ import lambdakit as lk
 from lambdakit.local.backend import SeedError
 from lambdakit.testing import Client
 
+UNSIGNED = ", or the route needs a SigV4-signed request"  # API Gateway's MISSING_AUTHENTICATION_TOKEN
+
 jobs = lk.Queue("cl_jobs", max_receive=2)
 events = lk.Stream("cl_events")
 done = lk.Table("cl_done", key="job_id")
@@ -53,6 +55,16 @@ def gated_other(identity: lk.Identity) -> dict:
     return {"subject": identity.subject}
 
 
+@lk.authorizer(ttl=60, identity_sources=("header:X-Tenant-Key", "query:tenant"))
+def tenant_gate(x_tenant_key: str, tenant: str) -> lk.Identity | None:
+    return lk.Identity(subject=f"{tenant}:{x_tenant_key}") if x_tenant_key == "k-" + tenant else None
+
+
+@lk.route("GET", "/tenant", auth=tenant_gate)
+def tenant_home(identity: lk.Identity) -> dict:
+    return {"subject": identity.subject}
+
+
 @lk.consume(jobs, writes=[done])
 def work(message: dict) -> None:
     if message.get("fail"):
@@ -83,21 +95,22 @@ def test_requests_answer_status_headers_and_json(client):
     assert client.get("/echo/box?tag=c").json["tag"] == ["c"]
     missing = client.get("/nothing/here")
     assert missing.status == 403
-    assert missing.json["error"] == {"code": "not_found", "message": "no route for GET /nothing/here"}
+    assert missing.json["error"] == {"code": "not_found", "message": "no route for GET /nothing/here" + UNSIGNED}
 
 
 def test_iam_routes_verify_sigv4_signatures(client):
     signed = client.get("/whoami", sign=True)
     assert signed.status == 200
     assert signed.json == {"subject": "arn:aws:iam::123456789012:user/local", "kind": "iam"}
-    unsigned = client.get("/whoami")
+    unsigned = client.get("/whoami")  # API Gateway's MISSING_AUTHENTICATION_TOKEN, as the template words it
     assert unsigned.status == 403
+    assert unsigned.json["error"] == {"code": "not_found", "message": "no route for GET /whoami" + UNSIGNED}
     now = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     forged = client.get("/whoami", headers={
         "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/{now[:8]}/us-east-1/execute-api/aws4_request, "
                          "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
         "X-Amz-Date": now})
-    assert forged.status == 403
+    assert forged.status == 403 and forged.json["error"]["code"] == "bad_request"
     assert "signature we calculated does not match" in forged.json["error"]["message"]
     stranger = client.get("/whoami", headers={
         "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDSTRANGER/20240101/us-east-1/execute-api/aws4_request, "
@@ -131,6 +144,15 @@ def test_lambda_authorizer_decisions_and_its_cache(client):
     before = _invocations(client, "gatekeeper")
     assert client.get("/gated").status == 401  # no token: refused before the authorizer runs
     assert _invocations(client, "gatekeeper") == before
+
+
+def test_request_authorizers_get_their_identity_sources(client):
+    ok = client.get("/tenant?tenant=t1", headers={"X-Tenant-Key": "k-t1"})
+    assert ok.status == 200 and ok.json == {"subject": "t1:k-t1"}
+    assert client.get("/tenant?tenant=t1", headers={"X-Tenant-Key": "k-t2"}).status == 401
+    before = _invocations(client, "tenant_gate")
+    missing = client.get("/tenant", headers={"X-Tenant-Key": "k-t1"})  # a cached authorizer's source is absent
+    assert missing.status == 401 and _invocations(client, "tenant_gate") == before
 
 
 def test_partial_batches_retry_only_the_failures_then_dead_letter(client):
@@ -186,6 +208,7 @@ def test_the_example_shop_through_the_client(lk_aws):
         assert shop.get("/customers/c-10/orders").json == []
         shop.drain()
         assert [o["qty"] for o in shop.get("/customers/c-10/orders").json] == [1]
+        assert shop.denials == []  # the derived policies cover everything the shop does, idempotency included
 
 
 def test_storage_first_stores_what_the_deployed_integration_stores(lk_aws):

@@ -20,3 +20,4 @@ def test_the_usage_app_through_the_test_client(lk_client):
     assert stored.status == 202
     drained = client.drain()
     assert drained.succeeded == {"import_order": 1, "record_click": 0, "log_audit": 1}
+    assert client.denials == []

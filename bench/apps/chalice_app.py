@@ -12,13 +12,15 @@ from bench.apps import boto  # noqa: F401
 from bench.apps.models import ITEMS, Item, NewItem
 
 app = Chalice(app_name="bench")
-HEADERS = {"Content-Type": "application/json"}
+HEADERS: dict[str, str | list[str]] = {"Content-Type": "application/json"}
 
 
 @app.route("/items", methods=["POST"])
 def create() -> Response:
+    request = app.current_request
+    assert request is not None
     try:
-        body = NewItem.model_validate_json(app.current_request.raw_body)
+        body = NewItem.model_validate_json(request.raw_body)
     except ValidationError as exc:
         details = exc.errors(include_url=False, include_context=False, include_input=False)
         error = {"error": {"code": "validation_error", "message": "invalid body", "details": details}}

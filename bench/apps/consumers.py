@@ -44,6 +44,6 @@ def _record_handler(record: SQSRecord) -> None:
     work(Message.model_validate_json(record.body))
 
 
-def powertools_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def powertools_handler(event: dict[str, Any], context: Any) -> Any:
     return process_partial_response(event=event, record_handler=_record_handler, processor=processor,
                                     context=context)

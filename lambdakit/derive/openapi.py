@@ -33,7 +33,9 @@ GATEWAY_RESPONSES = {
     "BAD_REQUEST_PARAMETERS": ("bad_request", "$context.error.validationErrorString"),
     "UNAUTHORIZED": ("unauthorized", "$context.error.messageString"),
     "ACCESS_DENIED": ("forbidden", "$context.error.messageString"),
-    "MISSING_AUTHENTICATION_TOKEN": ("not_found", "no route for $context.httpMethod $context.path"),
+    # API Gateway gives this one answer both for an unknown route and for an unsigned call of an IAM route.
+    "MISSING_AUTHENTICATION_TOKEN": ("not_found", "no route for $context.httpMethod $context.path, or the route "
+                                                  "needs a SigV4-signed request"),
     "INVALID_API_KEY": ("forbidden", "$context.error.messageString"),
     "THROTTLED": ("too_many_requests", "$context.error.messageString"),
     "QUOTA_EXCEEDED": ("too_many_requests", "$context.error.messageString"),

@@ -107,18 +107,18 @@ SIGNATURE_MISMATCH = ("The request signature we calculated does not match the si
                       "AWS Secret Access Key and signing method. Consult the service documentation for details.")
 
 
-def verify_sigv4(method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes,
+def verify_sigv4(method: str, raw_path: str, raw_query: str, header: Callable[[str], str | None], body: bytes,
                  credentials: Mapping[str, str], account: str, clock: Callable[[], float] = time.time,
                  ) -> dict[str, Any]:
     """`requestContext.identity` for a request signed with known credentials; raises `Refusal` (403) otherwise.
 
-    `headers` must be case-insensitive (werkzeug's `Headers` or similar).
+    `header(name)` looks a request header up, ignoring case.
     """
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    authorization = headers.get("Authorization") or ""
+    authorization = header("Authorization") or ""
     if not authorization:
         raise Refusal(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
     scheme, _, rest = authorization.partition(" ")
@@ -137,7 +137,7 @@ def verify_sigv4(method: str, raw_path: str, raw_query: str, headers: Mapping[st
         raise Refusal(403, "UNRECOGNIZED_CLIENT",
                       f"The security token included in the request is invalid. (lambdakit local accepts signatures "
                       f"made with AWS_ACCESS_KEY_ID={known} and its secret)")
-    stamp = headers.get("X-Amz-Date") or ""
+    stamp = header("X-Amz-Date") or ""
     try:
         when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
@@ -148,9 +148,9 @@ def verify_sigv4(method: str, raw_path: str, raw_query: str, headers: Mapping[st
     if abs(clock() - when) > 300:
         raise Refusal(403, "INVALID_SIGNATURE", f"Signature expired: {stamp} is not within 5 minutes of now")
     names = signed.split(";")
-    request = AWSRequest(method=method, url=f"http://{headers.get('Host', 'localhost')}{raw_path}"
+    request = AWSRequest(method=method, url=f"http://{header('Host') or 'localhost'}{raw_path}"
                          + (f"?{raw_query}" if raw_query else ""),
-                         headers={name: headers.get(name, "") for name in names}, data=body)
+                         headers={name: header(name) or "" for name in names}, data=body)
     request.context["timestamp"] = stamp
     signer = SigV4Auth(Credentials(access_key, secret), service, region)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)

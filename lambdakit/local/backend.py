@@ -122,7 +122,6 @@ class Backend:
         self.queue_urls: dict[int, str] = {}
         self.user_pools: dict[str, Cognito] = {}  # declared; created in moto on first use (moto's are slow to make)
         self._pools: dict[str, LocalPool] = {}
-        self.specs: list[FunctionSpec] = []
         self._created: set[str] = set()
         self._urls: dict[str, str] = {}
         self._saved_env: dict[str, str | None] = {}
@@ -159,11 +158,6 @@ class Backend:
                 os.environ[name] = value
         self._saved_env.clear()
         aws.reset()
-        # The runtime's logger is made once per process and writes to the stdout of that moment; in Lambda a
-        # process is one function's. Forget it, so the next test's logs go to the next test's stdout.
-        from lambdakit.runtime.log import logger
-
-        logger.cache_clear()
 
     def __enter__(self) -> Backend:
         return self.start()
@@ -203,8 +197,6 @@ class Backend:
             elif isinstance(res, Stream):
                 self._stream(res)
         for spec in found.specs:
-            if all(spec is not s for s in self.specs):
-                self.specs.append(spec)
             if isinstance(spec.options, KinesisOptions):
                 name = local_failure_queue_name(spec)
                 url = self.refs.get(iam.failure_queue_id(spec)) or self._create_queue(name, {})

@@ -71,7 +71,7 @@ class Consumers:
             out.failed[spec.name] = poller.stats.failed - before[spec.name].failed
         return out
 
-    def start(self, idle: float = 0.1) -> None:
+    def start(self, idle: float = 0.2) -> None:
         """Poll in the background, one thread per consumer, as Lambda's pollers do."""
         for spec, poller in self.pollers:
             thread = threading.Thread(target=poller.run, args=(self._stop, idle), name=f"poller-{spec.name}",

@@ -69,17 +69,6 @@ class HttpResponse:
         return json.loads(self.body) if self.body else None
 
 
-class _Headers:
-    """The case-insensitive view `verify_sigv4` reads headers through."""
-
-    def __init__(self, request: HttpRequest) -> None:
-        self.request = request
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        value = self.request.header(name)
-        return default if value is None else value
-
-
 @dataclass(frozen=True)
 class Route:
     spec: FunctionSpec
@@ -219,7 +208,7 @@ class Gateway:
             context["authorizer"] = self._lambda_authorizer(auth, event)
         elif auth == IAM:
             identity = verify_sigv4(request.method.upper(), request.raw_path or _quoted(request.path),
-                                    request.raw_query, _Headers(request), request.body,  # type: ignore[arg-type]
+                                    request.raw_query, request.header, request.body,
                                     self.backend.credentials, self.backend.account)
             context["identity"].update(identity)
 

@@ -106,7 +106,29 @@ def hints(func: Callable[..., Any]) -> dict[str, Any]:
         raise DeclarationError(f"cannot read the type hints of {func.__qualname__}: {exc}") from None
 
 
+_plans: Any = None  # function -> {path parameters: Plan}, weakly: discovery, OpenAPI and the template all ask
+
+
 def http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str) -> Plan:
+    """The plan of an HTTP function, computed once per function (and path): a plan is immutable."""
+    global _plans
+    if _plans is None:
+        import weakref
+
+        _plans = weakref.WeakKeyDictionary()
+    try:
+        known = _plans.get(func)
+    except TypeError:  # not weakly referenceable: not cached
+        return _http_plan(func, path_params, where)
+    if known is None:
+        known = _plans[func] = {}
+    plan = known.get(path_params)
+    if plan is None:
+        plan = known[path_params] = _http_plan(func, path_params, where)
+    return plan
+
+
+def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str) -> Plan:
     import inspect
 
     sig = inspect.signature(func)
