@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import median, ms, ratio, spread, table
+from bench.common import median, ms, paired, spread, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -205,6 +205,10 @@ def _med(rows: list[dict[str, Any]], *keys: str) -> float:
     return median([sum(r[k] for k in keys) for r in rows])
 
 
+def _ratio(rows: list[dict[str, Any]], raw: list[dict[str, Any]], *keys: str) -> float:
+    return paired([sum(r[k] for k in keys) for r in rows], [sum(r[k] for k in keys) for r in raw])
+
+
 def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
     results = result["results"]
     rows = []
@@ -226,14 +230,14 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
                              f"+{ms(_med(rs, 'import'))} {spread([r['import'] for r in rs])}", "", "", "", "", "",
                              ", ".join(loaded) or "-"])
                 continue
-            imp = _med(rs, "import") / _med(raw, "import")
+            imp = _ratio(rs, raw, "import")
             figures[f"{variant} {tag}"] = imp
             rows.append([
                 mode, "yes" if boto3 else "no", variant,
                 f"{imp:.2f}x", f"{ms(_med(rs, 'import'))} {spread([r['import'] for r in rs])}",
-                ratio(_med(rs, "import", "first"), _med(raw, "import", "first")), ms(_med(rs, "first")),
-                ratio(_med(rs, "import_wall"), _med(raw, "import_wall")), ms(_med(rs, "import_wall")),
-                ratio(_med(rs, "process"), _med(raw, "process")),
+                f"{_ratio(rs, raw, 'import', 'first'):.2f}x", ms(_med(rs, "first")),
+                f"{_ratio(rs, raw, 'import_wall'):.2f}x", ms(_med(rs, "import_wall")),
+                f"{_ratio(rs, raw, 'process'):.2f}x",
                 ", ".join(loaded) or "-",
             ])
     header = ["scenario", "app imports boto3", "variant", "import ratio (CPU)", "import CPU",

@@ -62,5 +62,11 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms"
 
 
+def paired(values: Sequence[float], bases: Sequence[float]) -> float:
+    """The median of the per-round ratios: each round's variant against the same round's raw handler, so a
+    slow spell of the machine, which hits both, cancels out."""
+    return statistics.median(v / b for v, b in zip(values, bases, strict=True))
+
+
 def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x"

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from bench import events
-from bench.common import calibrate, median, per_call, ratio, spread, table, us
+from bench.common import calibrate, median, paired, per_call, spread, table, us
 
 BATCH = 10
 CASES = {"10 valid": (), "10, 2 invalid": (3, 7)}
@@ -62,14 +62,15 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
     rows = []
     figures: dict[str, float] = {}
     for case in CASES:
-        base = median(samples[(case, "raw loop")])
-        pt = median(samples[(case, "Powertools BatchProcessor")])
+        raw, pt = samples[(case, "raw loop")], samples[(case, "Powertools BatchProcessor")]
         for name in result["variants"]:
-            value = median(samples[(case, name)])
-            figures[f"{name} {case}"] = value / base
+            values = samples[(case, name)]
+            value = median(values)
+            figures[f"{name} {case}"] = paired(values, raw)
+            figures[f"{name} {case} vs Powertools"] = paired(values, pt)
             figures[f"{name} {case} s"] = value
-            rows.append([case, name, f"{us(value)} {spread(samples[(case, name)])}", ratio(value, base),
-                         f"{(value - base) * 1e6:+.2f} µs", ratio(value, pt)])
+            rows.append([case, name, f"{us(value)} {spread(values)}", f"{paired(values, raw):.2f}x",
+                         f"{(value - median(raw)) * 1e6:+.2f} µs", f"{paired(values, pt):.2f}x"])
     header = ["batch", "variant", "per record", "ratio to raw", "overhead per record vs raw",
               "ratio to Powertools direct"]
     return table(header, rows), figures

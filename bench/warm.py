@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import events
-from bench.common import calibrate, median, per_call, ratio, spread, table, us
+from bench.common import calibrate, median, paired, per_call, ratio, spread, table, us
 
 Handler = Callable[[Any, Any], Any]
 CASES = ("POST", "GET", "POST invalid")
@@ -23,8 +23,7 @@ def variants() -> dict[str, dict[str, Handler]]:
     return {
         "raw": {"POST": raw_app.create, "GET": raw_app.get_item, "POST invalid": raw_app.create},
         "lambdakit": {"POST": lk_post, "GET": lk_get, "POST invalid": lk_post},
-        "raw (json.loads/dumps)": {"POST": raw_app.create_loads, "GET": raw_app.get_item,
-                                   "POST invalid": raw_app.create_loads},
+        "raw (json.loads/dumps)": {"POST": raw_app.create_loads, "POST invalid": raw_app.create_loads},
         "Chalice": {"POST": chalice_app.app, "GET": chalice_app.app, "POST invalid": chalice_app.app},
         "Powertools (validation)": {"POST": pt_app.handler, "GET": pt_app.handler, "POST invalid": pt_app.handler},
     }
@@ -42,6 +41,8 @@ def check(table_: dict[str, dict[str, Handler]]) -> None:
     ctx = events.Context()
     for name, handlers in table_.items():
         for case, event in _events().items():
+            if case not in handlers:
+                continue
             response = handlers[case](event, ctx)
             if response["statusCode"] != EXPECTED[case]:
                 raise AssertionError(f"{name} {case}: {response['statusCode']} {response['body']}")
@@ -72,6 +73,8 @@ def run(rounds: int, target: float) -> dict[str, Any]:
     jobs: list[tuple[str, str, Handler, dict[str, Any], int]] = []
     for case in CASES:
         for name, handlers in table_.items():
+            if case not in handlers:  # the raw GET already is json.dumps by hand
+                continue
             fn = handlers[case]
             jobs.append((case, name, fn, evs[case], calibrate(fn, evs[case], ctx, target)))
     for name, fn in parts.items():
@@ -94,9 +97,12 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
     for name in names:
         row: list[Any] = [name]
         for case in CASES:
-            value, base = median(samples[(case, name)]), median(samples[(case, "raw")])
-            row += [ratio(value, base), f"{us(value)} {spread(samples[(case, name)])}"]
-            ratios[f"{name} {case}"] = value / base
+            if (case, name) not in samples:
+                row += ["-", "-"]
+                continue
+            value = median(samples[(case, name)])
+            ratios[f"{name} {case}"] = paired(samples[(case, name)], samples[(case, "raw")])
+            row += [f"{ratios[f'{name} {case}']:.2f}x", f"{us(value)} {spread(samples[(case, name)])}"]
         rows.append(row)
     header = ["variant"]
     for case in CASES:

@@ -8,6 +8,8 @@ import lambdakit as lk
 from bench.apps import boto  # noqa: F401
 from bench.apps.models import ITEMS, Item, NewItem
 
+service = lk.Service("bench")  # as a real service declares it (in its package's __init__, usually)
+
 
 @lk.route("POST", "/items", status=201)
 def create(body: NewItem) -> Item:

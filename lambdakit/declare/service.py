@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from .names import DeclarationError, check_name
+from .record import Record
 
 
-@dataclass(frozen=True)
-class UsagePlan:
+class UsagePlan(Record):
     """An API-key usage plan: quota per period and a throttle, for routes with `api_key=True`.
 
     `keys` names the API keys the stack creates in this plan, one per caller (quotas and
     throttles count per key, so callers must not share one); keys can also be added later.
     """
 
+    __match_args__ = ("name", "quota", "period", "rate", "burst", "keys")
+    __slots__ = __match_args__
     name: str
-    quota: int | None = None
-    period: str = "MONTH"
-    rate: float | None = None
-    burst: int | None = None
-    keys: tuple[str, ...] = ()
+    quota: int | None
+    period: str
+    rate: float | None
+    burst: int | None
+    keys: tuple[str, ...]
+
+    def __init__(self, name: str, quota: int | None = None, period: str = "MONTH", rate: float | None = None,
+                 burst: int | None = None, keys: tuple[str, ...] = ()) -> None:
+        self._set("name", name)
+        self._set("quota", quota)
+        self._set("period", period)
+        self._set("rate", rate)
+        self._set("burst", burst)
+        self._set("keys", keys)
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         where = f"lk.UsagePlan({self.name!r})"
@@ -89,17 +100,35 @@ _RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731
                    3288, 3653)
 
 
-@dataclass
 class App:
-    """Everything discovered in one package: the service and its declarations, in a stable order."""
+    """Everything discovered in one package: the service and its declarations, in a stable order.
 
-    service: Service
-    package: str
-    functions: list[Any] = field(default_factory=list)
-    tables: list[Any] = field(default_factory=list)
-    queues: list[Any] = field(default_factory=list)
-    streams: list[Any] = field(default_factory=list)
-    pools: list[Any] = field(default_factory=list)
+    A plain class with a dataclass's init, repr and equality: a dataclass costs every function's cold
+    start ~1 ms to create, and this module loads wherever `lk.Service` is declared.
+    """
+
+    _FIELDS = ("service", "package", "functions", "tables", "queues", "streams", "pools")
+
+    def __init__(self, service: Service, package: str, functions: list[Any] | None = None,
+                 tables: list[Any] | None = None, queues: list[Any] | None = None, streams: list[Any] | None = None,
+                 pools: list[Any] | None = None) -> None:
+        self.service = service
+        self.package = package
+        self.functions: list[Any] = [] if functions is None else functions
+        self.tables: list[Any] = [] if tables is None else tables
+        self.queues: list[Any] = [] if queues is None else queues
+        self.streams: list[Any] = [] if streams is None else streams
+        self.pools: list[Any] = [] if pools is None else pools
+
+    def __repr__(self) -> str:
+        return f"App({', '.join(f'{name}={getattr(self, name)!r}' for name in self._FIELDS)})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._FIELDS)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
 
     def function(self, name: str) -> Any:
         for spec in self.functions:
