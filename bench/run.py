@@ -83,7 +83,7 @@ def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
     b = figures.get("build")
     if b:
         add("build of 1000 functions <= 5 s", f"{b['cli 1000']:.2f} s", b["cli 1000"] <= 5.0)
-        add("build cost grows linearly (marginal cost 100->1000 within 1.5x of 10->100)",
+        add("build cost grows linearly (marginal cost 500->1000 within 1.5x of 100->500)",
             f"{b['linearity']:.2f}x", b["linearity"] <= 1.5)
     s = figures.get("size")
     if s:

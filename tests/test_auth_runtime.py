@@ -11,16 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lambdakit.declare.service import App
 from lambdakit.discovery import discover
-from lambdakit.runtime import aws
 from lambdakit.runtime.authorizer import authorize, method_arn
 from lambdakit.runtime.loader import handler_for
 from tests.apps import make_app
@@ -167,20 +164,12 @@ def test_optional_identity_on_a_public_route(app: App) -> None:
 # -- the example's partner route, end to end against moto ---------------------------------------------
 
 @pytest.fixture
-def shop_tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    with mock_aws():
-        aws.reset()
-        ddb = boto3.resource("dynamodb")
-        tables = {}
-        for name, key in (("partners", "key_hash"), ("orders", "order_id")):
-            tables[name] = ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                                            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                                            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}])
-        yield tables
-    aws.reset()
+def shop_tables(moto_env: None) -> dict[str, Any]:
+    ddb = boto3.resource("dynamodb")
+    return {name: ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                                   KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                                   AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}])
+            for name, key in (("partners", "key_hash"), ("orders", "order_id"))}
 
 
 def test_example_partner_key_to_partner_order(shop_tables: dict[str, Any]) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from lambdakit.declare.service import App
-from lambdakit.runtime import aws
 from lambdakit.runtime.loader import handler_for
 from tests.apps import make_app
 from tests.events import LambdaContext, rest_event
@@ -81,18 +78,12 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> App:
 
 
 @pytest.fixture
-def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
+def table(moto_env: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("LK_RTORDERS", "physical-orders-table")
-    with mock_aws():
-        aws.reset()
-        ddb = boto3.resource("dynamodb")
-        yield ddb.create_table(TableName="physical-orders-table", BillingMode="PAY_PER_REQUEST",
-                               KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-                               AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}])
-    aws.reset()
+    return boto3.resource("dynamodb").create_table(
+        TableName="physical-orders-table", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}])
 
 
 def call(app: App, name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:

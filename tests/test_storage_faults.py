@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from lambdakit.declare.service import App
 from lambdakit.local.poller import (
@@ -88,18 +87,6 @@ def fragile_job(body: Job) -> None:
 def fragile_stream(body: Job) -> None:
     fragile(body)
 """
-
-
-@pytest.fixture
-def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("LK_IDEMPOTENCY_TABLE", raising=False)
-    with mock_aws():
-        aws.reset()
-        yield
-    aws.reset()
 
 
 @pytest.fixture
