@@ -147,7 +147,7 @@ change is proposed for `batch.py`; this page will show it met once it is made.
 With failed records, lambdakit also writes one structured warning per failure (Powertools' `Logger`,
 JSON, with pydantic's error details), about **{log_cost * 1e6:.0f} µs per failed record** here;
 Powertools used directly logs nothing. That log is how an operator finds why a message went to the
-dead-letter queue; it costs only on failures, so it is kept.
+dead-letter queue, and it costs only on failed records: with it, this is the floor of the failing case.
 """
     return text
 
@@ -158,15 +158,15 @@ def _build(figures: dict[str, dict[str, float]]) -> str:
         ": the larger build costs more per function; the phase columns show which phase grows faster than the "
         "number of functions")
     return f"""\
-`bench/buildscale.py` generates services of 10, 100 and 1000 functions into a temporary folder
+`bench/buildscale.py` generates services of 10, 100, 500 and 1000 functions into a temporary folder
 (modules of ten functions: GETs with a path parameter, POSTs with a body and a Cognito pool, a PUT,
 a GET with query parameters, a queue consumer; a table and a queue per module) and builds each in a
 fresh process: `lambdakit build PACKAGE` as a user runs it (wall time, from process start to the
-summary: the target), and the phases timed in a probe process in CPU time (`discover`,
-`build_template`, `dump_yaml`, and `build`, which also copies and compiles the code and writes the
-files), with the peak RSS. Linearity is judged on the CPU times: the marginal cost of a function from
-500 to 1000 functions against that from 100 to 500 (a size of 500 is built for that; from 10 to 100 the
-difference is small against the fixed cost's noise).
+summary: the target), and, in a probe process, CPU time of `discover` and of `build` (which writes the
+template, copies and compiles the code), with `build`'s phases (`build_template`, `dump_yaml`,
+`compile_code`) timed as it runs them, and the peak RSS. Linearity is judged on the CPU times: the
+marginal cost of a function from 500 to 1000 functions against that from 100 to 500 (a size of 500 is
+built for that; from 10 to 100 the difference is small against the fixed cost's noise).
 
 Reading: 1000 functions build in **{b['cli 1000']:.2f} s**; the marginal cost per function is
 {b['slope 100-500 ms']:.2f} ms from 100 to 500 functions and {b['slope 500-1000 ms']:.2f} ms from 500 to 1000

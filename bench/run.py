@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm": lambda: warm.report(warm.run(rounds, target=0.02)),
         "consumers": lambda: consumers.report(consumers.run(rounds, target=0.02)),
         "cold": lambda: cold.report(cold.run(4 if args.quick else 15)),
-        "build": lambda: buildscale.report(buildscale.run(1 if args.quick else 3)),
+        "build": lambda: buildscale.report(buildscale.run(1 if args.quick else 5)),
         "size": lambda: size.report(size.run()),
     }
     for section in SECTIONS:

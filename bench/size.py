@@ -35,7 +35,7 @@ def run() -> dict[str, Any]:
         groups: dict[str, list[Path]] = {}
         for path in files:
             rel = path.relative_to(root)
-            folder = rel.parts[0] + "/" if len(rel.parts) > 1 else "lambdakit/"
+            folder = rel.parts[0] + "/" if len(rel.parts) > 1 and rel.parts[0] != "__pycache__" else "lambdakit/"
             kind = "bytecode (.pyc)" if path.suffix == ".pyc" else "source"
             groups.setdefault(f"{folder} {kind}", []).append(path)
         rows = {name: (len(paths), sum(p.stat().st_size for p in paths), _zipped(paths, tmp))

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from lambdakit.derive.template import build_template
 from lambdakit.discovery import BuildError, discover
-from tests.apps import write_package
+from tests.apps import make_app, write_package
 
 HEADER = """
 import lambdakit as lk
@@ -147,3 +148,26 @@ def test_a_storage_first_route_takes_only_a_body(tmp_path: Path) -> None:
 def record(site: str, body: Click) -> None: ...
 """)
     assert "stores the request body and nothing else" in text
+
+
+def test_consume_max_receive_is_the_queue_redrive(tmp_path: Path) -> None:
+    app = make_app(tmp_path, {"app.py": """
+import lambdakit as lk
+jobs = lk.Queue("jobs")
+@lk.consume(jobs, max_receive=2)
+def work(message: dict) -> None: ...
+"""})
+    queue = build_template(app)["Resources"]["JobsQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 2
+
+
+def test_consume_max_receive_contradicting_the_queue_is_an_error(tmp_path: Path) -> None:
+    name = write_package(tmp_path, {"app.py": """
+import lambdakit as lk
+jobs = lk.Queue("jobs", max_receive=3)
+@lk.consume(jobs, max_receive=7)
+def work(message: dict) -> None: ...
+"""})
+    with pytest.raises(BuildError) as info:
+        discover(name)
+    assert "contradicts lk.Queue('jobs', max_receive=3)" in str(info.value)

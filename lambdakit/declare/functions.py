@@ -243,8 +243,16 @@ def consume(
                 raise DeclarationError(f"{where}: lk.consume takes an lk.Queue or lk.Stream, not {source!r}")
         except TypeError as exc:
             raise DeclarationError(f"{where}: lk.consume: {exc}") from None
-        if isinstance(source, Queue) and isinstance(opts, SqsOptions) and opts.fifo != source.fifo:
-            raise DeclarationError(f"{where}: fifo= must match the queue's own fifo={source.fifo}")
+        if isinstance(source, Queue) and isinstance(opts, SqsOptions):
+            if opts.fifo != source.fifo:
+                raise DeclarationError(f"{where}: fifo= must match the queue's own fifo={source.fifo}")
+            if opts.max_receive != source.max_receive:
+                # The redrive belongs to the queue (one consumer per queue): the consumer's setting is the queue's.
+                if source.max_receive != Queue.DEFAULT_MAX_RECEIVE:
+                    raise DeclarationError(
+                        f"{where}: max_receive={opts.max_receive} contradicts lk.Queue({source.name!r}, "
+                        f"max_receive={source.max_receive}); set it in one place")
+                source.max_receive = opts.max_receive
         spec = FunctionSpec(
             name=name or func.__name__,
             func=func,

@@ -129,8 +129,10 @@ class Queue(Resource):
 
     kind = "queue"
     suffix = "Queue"
+    DEFAULT_MAX_RECEIVE = 5
 
-    def __init__(self, name: str, fifo: bool = False, max_receive: int = 5, retention_days: int = 4) -> None:
+    def __init__(self, name: str, fifo: bool = False, max_receive: int = DEFAULT_MAX_RECEIVE,
+                 retention_days: int = 4) -> None:
         super().__init__(name)
         self.fifo = fifo
         self.max_receive = max_receive

@@ -61,7 +61,7 @@ class KinesisOptions(Record):
     kind: str
 
     def __init__(self, partition_key: str | None = None, batch_size: int = 100, window: int = 0, retries: int = 3,
-                 max_age: int = 3600, starting_position: str = "LATEST", kind: str = "kinesis") -> None:
+                 max_age: int = 3600, starting_position: str = "TRIM_HORIZON", kind: str = "kinesis") -> None:
         self._set("partition_key", partition_key)
         self._set("batch_size", batch_size)
         self._set("window", window)
@@ -101,7 +101,7 @@ def kinesis(
     window: int = 0,
     retries: int = 3,
     max_age: int = 3600,
-    starting_position: str = "LATEST",
+    starting_position: str = "TRIM_HORIZON",
 ) -> KinesisOptions:
     return KinesisOptions(partition_key, batch_size, window, retries, max_age, starting_position)
 

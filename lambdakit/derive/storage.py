@@ -219,9 +219,8 @@ def event_source(spec: FunctionSpec) -> dict[str, Any]:
     assert isinstance(opts, KinesisOptions)
     props = {
         "Stream": {"Fn::GetAtt": [source.logical_id, "Arn"]},
-        # A storage-first stream holds only this route's requests: read them all, including any the
-        # gateway stored before the event source mapping was enabled (LATEST would skip those).
-        "StartingPosition": "TRIM_HORIZON" if spec.storage_first else opts.starting_position,
+        # TRIM_HORIZON by default: records written before the mapping was enabled are read too, not skipped.
+        "StartingPosition": opts.starting_position,
         "BatchSize": opts.batch_size,
         "BisectBatchOnFunctionError": True,
         "MaximumRetryAttempts": opts.retries,
