@@ -18,17 +18,8 @@ def variants() -> dict[str, Any]:
     from bench.apps import consumers
     from lambdakit.runtime.loader import load
 
-    handlers = {"raw loop": consumers.raw_handler, "Powertools BatchProcessor": consumers.powertools_handler,
-                "lambdakit": load("bench.apps.consumers:lk_consumer")}
-    try:  # the change proposed for lambdakit/runtime/batch.py, while it is not made
-        from bench.apps.batch_proposal import make_handler
-    except ImportError:
-        return handlers
-    handlers[PROPOSED] = make_handler(consumers.lk_consumer.__lambdakit__)  # type: ignore[attr-defined]
-    return handlers
-
-
-PROPOSED = "lambdakit, batch.py change proposed (bench/apps/batch_proposal.py)"
+    return {"raw loop": consumers.raw_handler, "Powertools BatchProcessor": consumers.powertools_handler,
+            "lambdakit": load("bench.apps.consumers:lk_consumer")}
 
 
 def run(rounds: int, target: float) -> dict[str, Any]:

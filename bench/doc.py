@@ -117,7 +117,6 @@ def _consumers(figures: dict[str, dict[str, float]]) -> str:
     valid, failing = list(consumers.CASES)
     lk, pt = k[f"lambdakit {valid} s"], k[f"Powertools BatchProcessor {valid} s"]
     vs_pt = k[f"lambdakit {valid} vs Powertools"]
-    proposed = k.get(f"{consumers.PROPOSED} {valid} vs Powertools")
     n_fail = len(consumers.CASES[failing])
     log_cost = ((k[f"lambdakit {failing} s"] - lk) - (k[f"Powertools BatchProcessor {failing} s"] - pt)) \
         * consumers.BATCH / n_fail
@@ -131,15 +130,8 @@ are per record (batch time / {consumers.BATCH}).
     if vs_pt > 1.0:
         text += f"""
 Reading: lambdakit's consumer is {vs_pt:.2f}x Powertools used directly. lambdakit runs the same
-Powertools loop, so the difference is its own code, which the profile below puts in two places in
-`lambdakit/runtime/batch.py`: a new `BatchProcessor` per invocation (its constructor, with a deep
-copy, costs about as much as processing a couple of records; Powertools reuses one), and the record's
-lasting id (`_message_id`: an import statement and
-lookups through Powertools' record wrappers) computed for every record though only failures and the
-idempotency key use it. `bench/apps/batch_proposal.py` is the same handler with one processor per
-thread, the id computed only when used, and SQS bodies handed to pydantic as the str they are; it
-measures **{proposed if proposed is not None else float('nan'):.2f}x** Powertools here, with identical responses. The
-change is proposed for `batch.py`; this page will show it met once it is made.
+Powertools loop (one processor per thread, reused), so the difference is its own per-record code: the
+profile below shows where.
 """
     else:
         text += f"\nReading: lambdakit's consumer is {vs_pt:.2f}x Powertools used directly: the same loop.\n"

@@ -74,12 +74,10 @@ def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
     if k:
         for case in consumers.CASES:
             lk = k[f"lambdakit {case} vs Powertools"]
-            proposed = k.get(f"{consumers.PROPOSED} {case} vs Powertools")
-            note = f" (with the batch.py change proposed: {proposed:.2f}x)" if proposed else ""
             target = "consumer per record <= Powertools BatchProcessor direct"
             if consumers.CASES[case]:
                 target += f" ({case}: lambdakit also logs each failed record)"
-            add(target, f"{lk:.2f}x Powertools{note}", lk <= 1.0)
+            add(target, f"{lk:.2f}x Powertools", lk <= 1.0)
     b = figures.get("build")
     if b:
         add("build of 1000 functions <= 5 s", f"{b['cli 1000']:.2f} s", b["cli 1000"] <= 5.0)

@@ -62,14 +62,6 @@ def _identifier(record: dict[str, Any], on_queue: bool) -> str:
     return str(record["messageId"] if on_queue else record["kinesis"]["sequenceNumber"])
 
 
-def _message_id(record: Any) -> str:
-    """The SQS message's lasting id: its `lk-id` attribute (kept across DLQ redrives), else its messageId."""
-    from lambdakit.runtime.idempotency import ID_ATTRIBUTE
-
-    attribute = (record.get("messageAttributes") or {}).get(ID_ATTRIBUTE) or {}
-    return str(attribute.get("stringValue") or record.message_id)
-
-
 def _log_failure(spec: Any, record_id: str, what: str, exc: BaseException, trace: bool) -> None:
     from lambdakit.runtime.log import logger
 
@@ -85,6 +77,8 @@ def _log_failure(spec: Any, record_id: str, what: str, exc: BaseException, trace
 
 def make_handler(spec: Any) -> Handler:
     """The Lambda handler of a consumer (`@lk.consume`) or a storage-first route's consumer."""
+    import threading
+
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
         EventType,
@@ -93,50 +87,84 @@ def make_handler(spec: Any) -> Handler:
     )
     from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
+    from lambdakit.runtime.idempotency import ID_ATTRIBUTE
+
     source = spec.source
     if source is None:
         raise RuntimeError(f"{spec.where}: not a consumer: it has no queue or stream")
     on_queue = source.kind == "queue"
     fifo = on_queue and bool(source.fifo)
     kind = "sqs" if on_queue else "kinesis"
-    parse = parser(message_type_of(spec))
+    message_type = message_type_of(spec)
+    parse = parser(message_type)
     func = spec.func
     guard = None
     if spec.idempotent:
         from lambdakit.runtime.idempotency import Guard, record_key
 
         guard = Guard(spec, func)
+    # Models and JSON parse from the SQS body's str as it is; bytes only where the type or the key hash needs them.
+    as_bytes = guard is not None or message_type in (bytes, str)
+
+    def record_id(record: Any) -> str:
+        """The record's lasting id, computed only when used (a failure, the idempotency key): for SQS its
+        `lk-id` attribute (kept across DLQ redrives), else its messageId; for Kinesis its eventID."""
+        if not on_queue:
+            return str(record.event_id)
+        attribute = (record.get("messageAttributes") or {}).get(ID_ATTRIBUTE) or {}
+        return str(attribute.get("stringValue") or record.message_id)
+
+    def plain_sqs_record(record: Any) -> None:
+        """The common case, kept to what a hand-written record handler does: parse the body, call."""
+        try:
+            message = parse(record.body)
+        except Exception as exc:
+            _log_failure(spec, record_id(record), "the message does not parse", exc, trace=False)
+            raise
+        try:
+            func(message)
+        except Exception as exc:
+            _log_failure(spec, record_id(record), "the function raised", exc, trace=True)
+            raise
 
     def record_handler(record: Any) -> None:
-        if on_queue:
-            raw, record_id = record.body.encode("utf-8"), _message_id(record)
-        else:
-            raw, record_id = record.kinesis.data_as_bytes(), record.event_id
+        raw: Any = record.body if on_queue else record.kinesis.data_as_bytes()
+        if on_queue and as_bytes:
+            raw = raw.encode("utf-8")
         try:
             message = parse(raw)
         except Exception as exc:
-            _log_failure(spec, record_id, "the message does not parse", exc, trace=False)
+            _log_failure(spec, record_id(record), "the message does not parse", exc, trace=False)
             raise
         try:
             if guard is None:
                 func(message)
             else:
-                guard(record_key(kind, record_id, raw), message)
+                guard(record_key(kind, record_id(record), raw), message)
         except Exception as exc:
-            _log_failure(spec, record_id, "the function raised", exc, trace=True)
+            _log_failure(spec, record_id(record), "the function raised", exc, trace=True)
             raise
 
-    def processor() -> Any:
+    handle_record = plain_sqs_record if on_queue and guard is None and not as_bytes else record_handler
+
+    def new_processor() -> Any:
         if fifo:  # a failure stops its message group only; later messages of that group stay in order
             return SqsFifoPartialProcessor(skip_group_on_error=True)
         return BatchProcessor(EventType.SQS if on_queue else EventType.KinesisDataStreams,
                               raise_on_entire_batch_failure=False)
 
+    # One processor per thread, reused across invocations (Powertools resets it per batch): building one
+    # costs about as much as processing several records. Lambda runs one thread; the local server may run more.
+    local = threading.local()
+
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         if guard is not None:
             guard.start(context)
-        try:  # a new processor per call: the local server may run one handler on several threads
-            return dict(process_partial_response(event, record_handler, processor(), context))
+        processor = getattr(local, "processor", None)
+        if processor is None:
+            processor = local.processor = new_processor()
+        try:
+            return dict(process_partial_response(event, handle_record, processor, context))
         except BatchProcessingError:
             # Every record failed (Powertools raises then): report each one, so exactly these come back.
             return {"batchItemFailures": [{"itemIdentifier": _identifier(r, on_queue)}

@@ -7,7 +7,7 @@ on the function is prepared once in `make_handler`.
 
 from __future__ import annotations
 
-import base64
+import binascii  # base64 in C; the `base64` module costs ~1 ms to import at cold start
 import json
 import sys
 from collections.abc import Callable
@@ -42,7 +42,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
+        return binascii.b2a_base64(value, newline=False).decode()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
@@ -114,7 +114,7 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 def _raw_body(event: dict[str, Any]) -> str | bytes | None:
     body = event.get("body")
     if body is not None and event.get("isBase64Encoded"):
-        return base64.b64decode(body)
+        return binascii.a2b_base64(body)
     return body
 
 
@@ -133,7 +133,7 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     def read(event: dict[str, Any]) -> Any:
         raw = event.get("body")  # _raw_body and _header, inlined: this runs on every request
         if raw is not None and event.get("isBase64Encoded"):
-            raw = base64.b64decode(raw)
+            raw = binascii.a2b_base64(raw)
         if raw is None or raw == "" or raw == b"":
             if not param.required:
                 return param.default
@@ -260,7 +260,7 @@ def render(result: Any, status: int) -> dict[str, Any]:
         if body is None:
             return _respond(result.status, None, headers)
         if isinstance(body, bytes):
-            return _respond(result.status, base64.b64encode(body).decode(), headers, True)
+            return _respond(result.status, binascii.b2a_base64(body, newline=False).decode(), headers, True)
         if isinstance(body, str) and result.content_type:
             return _respond(result.status, body, headers)
         return _respond(result.status, dumps(body), headers)
