@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 from lambdakit.declare.auth import Cognito
-from lambdakit.declare.functions import REGISTRY, FunctionSpec
+from lambdakit.declare.functions import PROBLEMS, REGISTRY, FunctionSpec
 from lambdakit.declare.names import DeclarationError, normalized
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.declare.service import App, Service
@@ -77,6 +77,11 @@ def discover(package: str) -> App:
                 services.append((f"{module.__file__} ({var})", value))
             elif isinstance(value, (Resource, Cognito)) and id(value) not in declared:
                 declared[id(value)] = (f"{module.__file__} ({var})", value)
+    owner = _parent_service(package)
+    if owner is not None:
+        # Building part of a service would drop its settings (a default auth above all): refuse, naming the whole.
+        raise BuildError([f"{package} is part of service {owner[1].name!r} declared in {owner[0]}; build the "
+                          f"service's package instead: lambdakit build {owner[2]}"])
     if len(services) > 1:
         where = ", ".join(f"{m} ({s.name})" for m, s in services)
         problems.append(f"{package} declares {len(services)} services: {where}; one package holds one "
@@ -84,6 +89,7 @@ def discover(package: str) -> App:
     service = services[0][1] if services else Service(package.rsplit(".", 1)[-1].replace(".", "-"))
 
     names = {m.__name__ for m in modules}
+    problems += [message for module, message in PROBLEMS if module in names]
     functions = [spec for spec in REGISTRY if spec.module in names]
     app = App(service=service, package=package, functions=functions)
     resources = [value for _, value in declared.values()]
@@ -99,6 +105,18 @@ def discover(package: str) -> App:
     if problems:
         raise BuildError(problems)
     return app
+
+
+def _parent_service(package: str) -> tuple[str, Service, str] | None:
+    """The service a parent package declares, if `package` is only a part of it: (where, service, parent)."""
+    parts = package.split(".")
+    for depth in range(len(parts) - 1, 0, -1):
+        parent = ".".join(parts[:depth])
+        module = sys.modules.get(parent)
+        for var, value in sorted(vars(module).items()) if module else ():
+            if isinstance(value, Service):
+                return f"{module.__file__} ({var})", value, parent  # type: ignore[union-attr]
+    return None
 
 
 def _check(app: App, declared: dict[int, tuple[str, Any]]) -> list[str]:

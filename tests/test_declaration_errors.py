@@ -152,3 +152,43 @@ def test_cli_unknown_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["build", "no_such_pkg_xyz"])
     assert result.exit_code == 2 and "no such module or package" in result.output
+
+
+def test_building_part_of_a_service_is_refused(tmp_path: Path) -> None:
+    # Building the submodule alone would drop the service's default auth and deploy its routes as public.
+    name = write_package(tmp_path, {
+        "__init__.py": 'import lambdakit as lk\nusers = lk.Cognito("members")\n'
+                       'service = lk.Service("lib", auth=users)\n',
+        "books.py": 'import lambdakit as lk\n@lk.route("POST", "/books")\ndef add(body: dict) -> dict: return body\n'})
+    with pytest.raises(BuildError) as info:
+        discover(f"{name}.books")
+    assert "is part of service 'lib'" in str(info.value) and f"lambdakit build {name}" in str(info.value)
+    assert discover(name).service.name == "lib"
+
+
+def test_mistakes_in_decorator_arguments_are_all_reported(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+@lk.route("GET", "bad-path")
+def a() -> dict: return {}
+@lk.route("FETCH", "/b")
+def b() -> dict: return {}
+@lk.route("POST", "/c", trigger="ftp")
+def c(body: dict) -> None: ...
+@lk.route("GET", "/d/{id}")
+def d() -> dict: return {}
+""")
+    assert "(a): path 'bad-path' must start with '/'" in text
+    assert "(b): method 'FETCH'" in text and "(c): trigger='ftp'" in text and "(d): path parameter {id}" in text
+
+
+def test_path_parameters_must_be_identifiers_used_once(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+@lk.route("GET", "/a/{bad-name}")
+def a() -> dict: return {}
+@lk.route("GET", "/b/{x}/{x}")
+def b(x: str) -> dict: return {}
+@lk.route("GET", "/c/{rest+}/tail")
+def c(rest: str) -> dict: return {}
+""")
+    assert "{bad-name} must be a Python identifier" in text and "{bad_name}" in text
+    assert "{x} appears twice" in text and "{rest+} must be the last segment" in text

@@ -179,7 +179,7 @@ def test_storage_first_round_trip(server: Server) -> None:
     customer = f"c-{uuid.uuid4().hex[:8]}"
     auth = {"Authorization": server.token()}
     status, _, body = server.call("POST", "/orders/import", {"sku": "A-1", "qty": 0, "customer_id": customer}, auth)
-    assert status == 400 and _error(body)[0] == "validation_error" and "qty" in body["error"]["message"]
+    assert status == 400 and _error(body) == ("validation_error", "Invalid request body")
     status, _, body = server.call("POST", "/orders/import", raw=b"sku=A-1", headers={
         **auth, "Content-Type": "application/x-www-form-urlencoded"})
     assert status == 415 and _error(body)[0] == "unsupported_media_type"

@@ -221,3 +221,15 @@ def test_handlers_survive_unusual_events(app: App, tmp_path: Path) -> None:
     event["requestContext"] = {}
     status, _, _ = call(app, "search", event)
     assert status == 422
+
+
+def test_bad_input_never_reaches_aws_as_a_500(app: App) -> None:
+    status, _, body = call(app, "search", rest_event("GET", "/search", query={"q": "a", "page": "9" * 60}))
+    assert status == 422 and body["error"]["details"][0]["msg"] == "integer out of range"
+    status, _, body = call(app, "search", rest_event("GET", "/search", query={"q": "a", "page": "abc"}))
+    assert status == 422 and body["error"]["details"][0]["msg"] == "not an integer"
+    event = rest_event("POST", "/raw", body={"a": 1})
+    event["isBase64Encoded"] = True
+    event["body"] = "%%% not base64 %%%"
+    status, _, body = call(app, "raw", event)
+    assert status == 400 and "base64" in body["error"]["message"]

@@ -19,6 +19,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: Every spec declared so far, in declaration order; discovery filters it by package.
 REGISTRY: list[FunctionSpec] = []
 
+#: Mistakes found while decorating, as (module, message): kept for discovery to report them all at
+#: once, instead of stopping the import at the first.
+PROBLEMS: list[tuple[str, str]] = []
+
 
 class FunctionSpec:
     """What one Lambda is: its code, its trigger, the resources it touches, its auth.
@@ -134,6 +138,40 @@ def _register(func: Callable[..., Any], spec: FunctionSpec) -> None:
     REGISTRY.append(spec)
 
 
+def _check_path_params(where: str, path: str) -> None:
+    """Path parameters bind to Python parameters: identifiers, each once, a greedy `{name+}` only last."""
+    import re
+
+    names = re.findall(r"\{([^}]*)\}", path)
+    for i, raw in enumerate(names):
+        name = raw.removesuffix("+")
+        if not name.isidentifier():
+            fixed = re.sub(r"\W", "_", name) or "id"
+            raise DeclarationError(f"{where}: path parameter {{{raw}}} must be a Python identifier (it binds to a "
+                                   f"function parameter): use letters, digits and '_', e.g. {{{fixed}}}")
+        if raw.endswith("+") and (i != len(names) - 1 or not path.rstrip("/").endswith("{" + raw + "}")):
+            raise DeclarationError(f"{where}: greedy path parameter {{{raw}}} must be the last segment of the path")
+    seen = [n.removesuffix("+") for n in names]
+    dupes = sorted({n for n in seen if seen.count(n) > 1})
+    if dupes:
+        raise DeclarationError(f"{where}: path parameter {{{dupes[0]}}} appears twice in {path!r}; name each once")
+
+
+def _deferring(decorate: Callable[[F], F]) -> Callable[[F], F]:
+    """Run a decorator; a mistake in its arguments is recorded for the build, and the function is left plain."""
+
+    def run(func: F) -> F:
+        try:
+            return decorate(func)
+        except DeclarationError as exc:
+            where = _placeholder(func).where
+            message = str(exc)
+            PROBLEMS.append((func.__module__, message if message.startswith(where) else f"{where}: {message}"))
+            return func
+
+    return run
+
+
 def _placeholder(func: Callable[..., Any]) -> FunctionSpec:
     return FunctionSpec(name=func.__name__, func=func, kind="http")
 
@@ -164,6 +202,7 @@ def route(
             raise DeclarationError(f"{where}: method {method!r} is not one of {', '.join(HTTP_METHODS)}")
         if not isinstance(path, str) or not path.startswith("/"):
             raise DeclarationError(f"{where}: path {path!r} must start with '/'")
+        _check_path_params(where, path)
         storage: ConsumerOptions | None
         if trigger == "http":
             storage = None
@@ -215,7 +254,7 @@ def route(
         _register(func, spec)
         return func
 
-    return decorate
+    return _deferring(decorate)
 
 
 def consume(
@@ -268,7 +307,7 @@ def consume(
         _register(func, spec)
         return func
 
-    return decorate
+    return _deferring(decorate)
 
 
 def authorizer(
@@ -305,4 +344,4 @@ def authorizer(
         _register(f, spec)
         return f
 
-    return decorate(func) if func is not None else decorate
+    return _deferring(decorate)(func) if func is not None else _deferring(decorate)

@@ -148,11 +148,12 @@ class Queue(Resource):
     def dlq_logical_id(self) -> str:
         return camel(self.name) + "DeadLetterQueue"
 
-    def send(self, message: Any, group: str | None = None) -> str:
-        """Send a model or JSON-able value; returns the message id."""
+    def send(self, message: Any, group: str | None = None, dedup_id: str | None = None) -> str:
+        """Send a model or JSON-able value; returns the message id. FIFO queues: `group` orders messages,
+        and a repeated `dedup_id` within 5 minutes is dropped by SQS (every send is distinct without one)."""
         from lambdakit.runtime import data
 
-        return data.send_message(self, message, group)
+        return data.send_message(self, message, group, dedup_id)
 
 
 class Stream(Resource):

@@ -29,8 +29,10 @@ ERROR_SCHEMA = {
 
 # API Gateway's own refusals, answered in the framework's one error shape.
 GATEWAY_RESPONSES = {
-    "BAD_REQUEST_BODY": ("validation_error", "$context.error.validationErrorString"),
-    "BAD_REQUEST_PARAMETERS": ("bad_request", "$context.error.validationErrorString"),
+    # `validationErrorString` would say which field, but gateway response templates get no escaping and its
+    # text holds double quotes: the body could stop being JSON. `messageString` comes quoted by API Gateway.
+    "BAD_REQUEST_BODY": ("validation_error", "$context.error.messageString"),
+    "BAD_REQUEST_PARAMETERS": ("bad_request", "$context.error.messageString"),
     "UNAUTHORIZED": ("unauthorized", "$context.error.messageString"),
     "ACCESS_DENIED": ("forbidden", "$context.error.messageString"),
     # API Gateway gives this one answer both for an unknown route and for an unsigned call of an IAM route.

@@ -27,7 +27,29 @@ def _bool(raw: str) -> bool:
     raise ValueError("not a boolean (use true or false)")
 
 
-_SCALARS.update({str: str, int: int, float: float, bool: _bool})
+def _int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("not an integer") from None
+    if abs(value) >= 10**38:  # beyond what DynamoDB (38 digits) or any sane id holds
+        raise ValueError("integer out of range")
+    return value
+
+
+def _float(raw: str) -> float:
+    import math
+
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
+
+
+_SCALARS.update({str: str, int: _int, float: _float, bool: _bool})
 
 
 class Param(Record):

@@ -114,6 +114,8 @@ def scan(tbl: Any, limit: int | None) -> list[dict[str, Any]]:
 
 def _paged(call: Any, kwargs: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
+    if limit is not None and limit <= 0:  # "at most none": DynamoDB itself refuses Limit < 1
+        return items
     while True:
         if limit is not None:
             kwargs["Limit"] = limit - len(items)
@@ -142,12 +144,16 @@ def queue_url(queue: Any) -> str:
     return url
 
 
-def send_message(queue: Any, message: Any, group: str | None) -> str:
+def send_message(queue: Any, message: Any, group: str | None, dedup_id: str | None = None) -> str:
     # `lk-id` names the message across DLQ redrives (which give it a new messageId): the idempotency key.
+    lk_id = uuid.uuid4().hex
     kwargs: dict[str, Any] = {"QueueUrl": queue_url(queue), "MessageBody": _json(message), "MessageAttributes": {
-        "lk-id": {"DataType": "String", "StringValue": uuid.uuid4().hex}}}
+        "lk-id": {"DataType": "String", "StringValue": lk_id}}}
     if queue.fifo:
         kwargs["MessageGroupId"] = group or "default"
+        # Each send is its own message: two equal bodies are not one (content-based deduplication would drop
+        # the second). A caller that retries a send passes the same dedup_id to have SQS drop the repeat.
+        kwargs["MessageDeduplicationId"] = dedup_id or lk_id
     return str(client("sqs").send_message(**kwargs)["MessageId"])
 
 

@@ -114,7 +114,10 @@ def _header(event: dict[str, Any], name: str) -> str | None:
 def _raw_body(event: dict[str, Any]) -> str | bytes | None:
     body = event.get("body")
     if body is not None and event.get("isBase64Encoded"):
-        return binascii.a2b_base64(body)
+        try:
+            return binascii.a2b_base64(body)
+        except (binascii.Error, ValueError):
+            raise _Invalid(400, "bad_request", "the body is marked base64 but is not valid base64") from None
     return body
 
 
@@ -133,7 +136,7 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     def read(event: dict[str, Any]) -> Any:
         raw = event.get("body")  # _raw_body and _header, inlined: this runs on every request
         if raw is not None and event.get("isBase64Encoded"):
-            raw = binascii.a2b_base64(raw)
+            raw = _raw_body(event)
         if raw is None or raw == "" or raw == b"":
             if not param.required:
                 return param.default
