@@ -192,3 +192,23 @@ def c(rest: str) -> dict: return {}
 """)
     assert "{bad-name} must be a Python identifier" in text and "{bad_name}" in text
     assert "{x} appears twice" in text and "{rest+} must be the last segment" in text
+
+
+def test_consume_options_name_what_is_allowed(tmp_path: Path) -> None:
+    text = problems(tmp_path, """
+q = lk.Queue("q")
+s = lk.Stream("s")
+@lk.consume(q, group_by="customer")
+def a(message: dict) -> None: ...
+@lk.consume(s, partition_key="x")
+def b(message: dict) -> None: ...
+@lk.consume(q, retries=3)
+def d(message: dict) -> None: ...
+def plain(token: str) -> None: ...
+@lk.route("GET", "/c", auth=plain)
+def c() -> dict: return {}
+""")
+    assert "(a): group_by= is for storage-first routes" in text
+    assert "(b): partition_key= is for storage-first routes" in text
+    assert "(d): lk.consume of a queue takes batch_size, window, max_concurrency, max_receive; not retries" in text
+    assert "auth=plain is a plain function; decorate it with @lk.authorizer" in text

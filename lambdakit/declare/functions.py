@@ -124,6 +124,9 @@ def _auth(where: str, auth: Any) -> Auth:
     spec = getattr(auth, "__lambdakit__", None)
     if isinstance(spec, FunctionSpec) and spec.kind == "authorizer":
         return spec
+    if callable(auth) and spec is None:
+        raise DeclarationError(f"{where}: auth={getattr(auth, '__name__', auth)} is a plain function; decorate it "
+                               "with @lk.authorizer to make it a Lambda authorizer")
     raise DeclarationError(
         f"{where}: auth={auth!r} is not an authorizer; use an lk.Cognito, an @lk.authorizer function, "
         '"iam" or lk.PUBLIC'
@@ -273,6 +276,20 @@ def consume(
     def decorate(func: F) -> F:
         where = _placeholder(func).where
         opts: ConsumerOptions
+        allowed = {Queue: ("batch_size", "window", "max_concurrency", "max_receive"),
+                   Stream: ("batch_size", "window", "retries", "max_age", "starting_position")}.get(type(source), ())
+        unknown = sorted(set(options) - set(allowed))
+        if "group_by" in unknown:
+            raise DeclarationError(f"{where}: group_by= is for storage-first routes; a producer sets the group "
+                                   "when it sends: `queue.send(message, group=...)`")
+        if "partition_key" in unknown:
+            raise DeclarationError(f"{where}: partition_key= is for storage-first routes; a producer sets it when "
+                                   "it puts: `stream.put(record, partition_key=...)`")
+        if unknown and allowed:
+            kind = "queue" if isinstance(source, Queue) else "stream"
+            raise DeclarationError(
+                f"{where}: lk.consume of a {kind} takes {', '.join(allowed)}; not {', '.join(unknown)}"
+                + (" (FIFO is the queue's own: lk.Queue(..., fifo=True))" if "fifo" in unknown else ""))
         try:
             if isinstance(source, Queue):
                 opts = sqs(**{"fifo": source.fifo, "max_receive": source.max_receive, **options})

@@ -276,13 +276,7 @@ def check(app: App) -> list[str]:
         if isinstance(opts, SqsOptions) and opts.fifo and opts.window:
             problems.append(f"{spec.where}: window={opts.window}: Lambda has no batching window for FIFO queues; "
                             "remove window=")
-        if spec.kind == "consumer":
-            if isinstance(opts, SqsOptions) and opts.group_by:
-                problems.append(f"{spec.where}: group_by= is for storage-first routes; a producer sets the group "
-                                "when it sends: `queue.send(message, group=...)`")
-            if isinstance(opts, KinesisOptions) and opts.partition_key:
-                problems.append(f"{spec.where}: partition_key= is for storage-first routes; a producer sets it when "
-                                "it puts: `stream.put(record, partition_key=...)`")
+        if spec.kind == "consumer":  # lk.consume refuses group_by= and partition_key= itself
             continue
         if not spec.storage_first:
             continue

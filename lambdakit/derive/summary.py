@@ -21,6 +21,8 @@ def rows(app: App) -> list[tuple[str, ...]]:
     out: list[tuple[str, ...]] = []
     for spec in app.functions:
         route = f"{spec.route.method} {spec.route.path}" if spec.route else "-"
+        if spec.route and spec.route.cache:
+            route += f" (cached {spec.route.cache}s)"
         auth = describe(app.effective_auth(spec)) if spec.route else "-"
         if spec.route and spec.route.api_key:
             auth += " +api-key"

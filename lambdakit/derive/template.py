@@ -243,8 +243,10 @@ def build_template(app: App, code_uri: str = "src") -> dict[str, Any]:
             from lambdakit.derive.cognito import pool_outputs, scopes_used
 
             outputs.update(pool_outputs(pool, scopes_used(app, pool)))
-    for res in [*app.tables, *queues, *streams]:
+    for res in [*app.tables, *streams]:
         outputs[res.logical_id + "Name"] = {"Value": {"Ref": res.logical_id}}
+    for queue in queues:  # a queue's Ref is its URL
+        outputs[queue.logical_id + "Url"] = {"Value": {"Ref": queue.logical_id}}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",

@@ -132,8 +132,10 @@ def banner(emulator: Emulator, url: str) -> str:
                   "| python3 -c 'import json, sys; print(json.load(sys.stdin)[\"authorization\"])')"]
         if example is not None:
             lines.append(f'    curl -H "Authorization: $TOKEN" -X {example.method} {url}{example.path}'
-                         + (" -d '{...}'" if example.method in ("POST", "PUT", "PATCH") else ""))
-        lines.append('    (routes that need scopes: add "scopes": ["..."] to the token request)')
+                         + (" -H 'Content-Type: application/json' -d '{...}'"
+                            if example.method in ("POST", "PUT", "PATCH") else ""))
+        if any(getattr(app.effective_auth(s), "required_scopes", ()) for s in app.functions if s.route):
+            lines.append('    (routes that need scopes: add "scopes": ["..."] to the token request)')
     if any(s.route is not None and s.route.api_key for s in app.functions):
         lines += ["", f"  API key (x-api-key): {', '.join(emulator.gateway.api_keys)}"]
     if any(app.effective_auth(s) == IAM for s in app.functions if s.kind == "http"):
