@@ -21,3 +21,15 @@ def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         aws.reset()
         yield
     aws.reset()
+
+
+@pytest.fixture
+def quiet() -> Iterator[None]:
+    """Silence lambdakit's per-record failure warnings for tests that cause hundreds of failures on purpose."""
+    from lambdakit.runtime.log import logger
+
+    log = logger()
+    level = log.log_level
+    log.setLevel("ERROR")
+    yield
+    log.setLevel(level)

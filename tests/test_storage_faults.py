@@ -16,7 +16,7 @@ import json
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -87,18 +87,6 @@ def fragile_job(body: Job) -> None:
 def fragile_stream(body: Job) -> None:
     fragile(body)
 """
-
-
-@pytest.fixture
-def quiet() -> Iterator[None]:
-    """Each failure logs a warning; hundreds of them would bury the counts this module prints."""
-    from lambdakit.runtime.log import logger
-
-    log = logger()
-    level = log.log_level
-    log.setLevel("ERROR")
-    yield
-    log.setLevel(level)
 
 
 @pytest.fixture

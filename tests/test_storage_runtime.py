@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +77,8 @@ def on_anything(message) -> None:
 
 
 @pytest.fixture(autouse=True)
-def quiet() -> Iterator[None]:
+def _quiet(quiet: None) -> None:
     """Failures log warnings with tracebacks; these tests cause them on purpose."""
-    from lambdakit.runtime.log import logger
-
-    log = logger()
-    level = log.log_level
-    log.setLevel("ERROR")
-    yield
-    log.setLevel(level)
 
 
 @pytest.fixture
