@@ -26,8 +26,8 @@ from lambdakit.runtime.authorizer import (
     strip_bearer,
 )
 from lambdakit.runtime.loader import handler_for, load
+from lambdakit.testing.events import LambdaContext, rest_event
 from tests.apps import make_app
-from tests.events import LambdaContext, rest_event
 
 SOURCE = """
 import lambdakit as lk

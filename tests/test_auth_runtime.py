@@ -20,8 +20,8 @@ from lambdakit.declare.service import App
 from lambdakit.discovery import discover
 from lambdakit.runtime.authorizer import authorize, method_arn
 from lambdakit.runtime.loader import handler_for
+from lambdakit.testing.events import LambdaContext, rest_event
 from tests.apps import make_app
-from tests.events import LambdaContext, rest_event
 
 SOURCE = """
 import lambdakit as lk

@@ -12,8 +12,8 @@ import pytest
 
 from lambdakit.declare.service import App
 from lambdakit.runtime.loader import handler_for
+from lambdakit.testing.events import LambdaContext, rest_event
 from tests.apps import make_app
-from tests.events import LambdaContext, rest_event
 
 SOURCE = """
 import lambdakit as lk

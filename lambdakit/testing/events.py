@@ -1,4 +1,5 @@
-"""API Gateway REST proxy events in the shape AWS documents (the `aws-proxy` sample), built for tests."""
+"""API Gateway REST proxy events in the shape AWS documents (the `aws-proxy` sample), and a Lambda context:
+for tests that call a handler the way Lambda does (`lambdakit.runtime.loader.handler_for(spec)(event, context)`)."""
 
 from __future__ import annotations
 
