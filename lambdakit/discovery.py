@@ -140,8 +140,6 @@ def _check(app: App, declared: dict[int, tuple[str, Any]]) -> list[str]:
     routes: dict[tuple[str, str], FunctionSpec] = {}
     for spec in app.functions:
         claim("function", spec.name, spec.where)
-        if spec.source is not None and id(spec.source) not in declared and spec.kind == "http":
-            pass  # the queue or stream a storage-first route creates is named after the function
         for res in spec.resources + ((spec.source,) if spec.kind == "consumer" and spec.source else ()):
             if id(res) not in declared:
                 problems.append(

@@ -77,10 +77,6 @@ class FunctionSpec:
         return self.func.__module__
 
     @property
-    def qualname(self) -> str:
-        return self.func.__qualname__
-
-    @property
     def target(self) -> str:
         """`module:function`, what the Lambda entry point imports."""
         return f"{self.module}:{self.func.__name__}"

@@ -57,10 +57,6 @@ def arn(resource: Resource) -> str:
     return f"${{{resource.logical_id}.Arn}}"
 
 
-def dead_letter_arn(queue: Queue) -> str:
-    return f"${{{queue.dlq_logical_id}.Arn}}"
-
-
 def failure_queue_id(spec: FunctionSpec) -> str:
     """The SQS queue that receives a Kinesis consumer's records once its retries are spent."""
     return camel(spec.name) + "FailureQueue"

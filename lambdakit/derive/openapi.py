@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdakit.declare.auth import IAM, Cognito, Public
+from lambdakit.declare.auth import IAM, Cognito
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.names import camel
 from lambdakit.declare.service import App
+from lambdakit.derive import authorizers
 from lambdakit.errors import error_body
 
 ERROR_SCHEMA = {
@@ -79,12 +80,6 @@ def security(app: App, spec: FunctionSpec) -> list[dict[str, list[str]]]:
     if spec.route is not None and spec.route.api_key:
         requirement["api_key"] = []
     return [requirement] if requirement else []
-
-
-def security_schemes(app: App) -> dict[str, Any]:
-    from lambdakit.derive.authorizers import security_schemes as schemes
-
-    return schemes(app)
 
 
 def _parameters(spec: FunctionSpec) -> list[dict[str, Any]]:
@@ -168,7 +163,7 @@ def document(app: App) -> dict[str, Any]:
         "openapi": "3.0.1",
         "info": {"title": app.service.name, "version": "1.0"},
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": schemas, "securitySchemes": security_schemes(app)},
+        "components": {"schemas": schemas, "securitySchemes": authorizers.security_schemes(app)},
         "x-amazon-apigateway-request-validators": {
             "body": {"validateRequestBody": True, "validateRequestParameters": False}},
         "x-amazon-apigateway-gateway-responses": {
@@ -177,8 +172,3 @@ def document(app: App) -> dict[str, Any]:
     if not doc["components"]["securitySchemes"]:
         del doc["components"]["securitySchemes"]
     return doc
-
-
-def is_public(app: App, spec: FunctionSpec) -> bool:
-    auth = app.effective_auth(spec)
-    return auth is None or isinstance(auth, Public)

@@ -216,6 +216,7 @@ def build_template(app: App, code_uri: str = "src") -> dict[str, Any]:
         if pool.arn is None:
             resources.update(_pool(app, pool))
     http = [s for s in app.functions if s.kind == "http"]
+    authorizers_in_use = used_auth(app)
     for spec in app.functions:
         resources[iam.log_group_id(spec)] = _log_group(app)
         resources[role_id(spec)] = _role(spec)
@@ -223,7 +224,7 @@ def build_template(app: App, code_uri: str = "src") -> dict[str, Any]:
         if spec.kind == "http" and spec.route is not None and not spec.storage_first:
             resources[spec.logical_id.removesuffix("Function") + "Permission"] = _invoke_permission(
                 spec, f"*/{spec.route.method}{_execute_path(spec.route.path)}")
-        if spec.kind == "authorizer" and spec in used_auth(app):
+        if spec.kind == "authorizer" and spec in authorizers_in_use:
             resources[authorizer_id(spec) + "Permission"] = _invoke_permission(spec, "authorizers/*")
         if spec.storage_first:
             resources[storage.ingest_role_id(spec)] = storage.ingest_role(spec)

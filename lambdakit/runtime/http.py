@@ -134,7 +134,7 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     from pydantic import ValidationError
 
     def read(event: dict[str, Any]) -> Any:
-        raw = event.get("body")  # _raw_body and _header, inlined: this runs on every request
+        raw = event.get("body")  # the common case inline (this runs on every request); base64 via _raw_body
         if raw is not None and event.get("isBase64Encoded"):
             raw = _raw_body(event)
         if raw is None or raw == "" or raw == b"":
