@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lambdakit.declare.auth import IAM, PUBLIC, Cognito
 from lambdakit.declare.functions import authorizer, consume, route
-from lambdakit.declare.names import DeclarationError
+from lambdakit.core.names import DeclarationError
 from lambdakit.declare.resources import Queue, Stream, Table
 from lambdakit.declare.triggers import kinesis, sqs
 from lambdakit.errors import (

@@ -13,7 +13,7 @@ from lambdakit.derive.template import build_template
 
 # The parts of lambdakit a function needs at run time; the builder, CLI and emulator stay behind.
 RUNTIME_FILES = ("__init__.py", "py.typed", "entry.py", "errors.py", "identity.py", "response.py")
-RUNTIME_DIRS = ("declare", "runtime")
+RUNTIME_DIRS = ("core", "declare", "runtime")
 REQUIREMENTS = ("pydantic>=2.7,<3", "aws-lambda-powertools>=3,<4")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from lambdakit.declare.auth import Cognito
 from lambdakit.declare.functions import PROBLEMS, REGISTRY, FunctionSpec
-from lambdakit.declare.names import DeclarationError, normalized
+from lambdakit.core.names import DeclarationError, normalized
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.declare.service import App, Service
 
@@ -120,7 +120,7 @@ def _parent_service(package: str) -> tuple[str, Service, str] | None:
 
 
 def _check(app: App, declared: dict[int, tuple[str, Any]]) -> list[str]:
-    from lambdakit.runtime.binding import http_plan, message_type
+    from lambdakit.core.binding import http_plan, message_type
 
     problems: list[str] = []
     owners: dict[str, str] = {}

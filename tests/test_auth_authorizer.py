@@ -17,14 +17,8 @@ from typing import Any
 import pytest
 
 from lambdakit.declare.service import App
-from lambdakit.runtime.authorizer import (
-    api_wildcard,
-    authorize,
-    authorizer_context,
-    evaluate,
-    method_arn,
-    strip_bearer,
-)
+from lambdakit.local.lambda_authorizer import authorize, authorizer_context, evaluate, method_arn
+from lambdakit.runtime.authorizer import api_wildcard, strip_bearer
 from lambdakit.runtime.loader import handler_for, load
 from lambdakit.testing.events import LambdaContext, rest_event
 from tests.apps import make_app

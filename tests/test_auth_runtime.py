@@ -18,7 +18,7 @@ import pytest
 
 from lambdakit.declare.service import App
 from lambdakit.discovery import discover
-from lambdakit.runtime.authorizer import authorize, method_arn
+from lambdakit.local.lambda_authorizer import authorize, method_arn
 from lambdakit.runtime.loader import handler_for
 from lambdakit.testing.events import LambdaContext, rest_event
 from tests.apps import make_app

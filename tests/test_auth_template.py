@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from lambdakit.cli import main
-from lambdakit.declare.names import DeclarationError
+from lambdakit.core.names import DeclarationError
 from lambdakit.declare.service import App
 from lambdakit.derive.template import build_template, resource_path
 from lambdakit.discovery import BuildError, discover

@@ -11,7 +11,7 @@ import pytest
 from lambdakit.declare.service import App
 from lambdakit.derive.jsonschema import body_schema
 from lambdakit.derive.template import build_template
-from lambdakit.runtime.binding import http_plan
+from lambdakit.core.binding import http_plan
 from tests.apps import make_app
 from tests.validate import cfn_lint, checkov, transform
 

@@ -6,7 +6,7 @@ import copy
 import re
 from typing import TYPE_CHECKING, Union
 
-from .names import DeclarationError, camel, check_name
+from lambdakit.core.names import DeclarationError, camel, check_name
 
 if TYPE_CHECKING:
     from .functions import FunctionSpec

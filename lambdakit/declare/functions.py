@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from .auth import IAM, Auth, Cognito, Public
-from .names import DeclarationError, camel, check_name
+from lambdakit.core.names import DeclarationError, camel, check_name
 from .resources import Queue, Resource, Stream
 from .triggers import HTTP_METHODS, ConsumerOptions, KinesisOptions, Route, SqsOptions, kinesis, sqs
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .names import DeclarationError, camel, check_name, env_var
+from lambdakit.core.names import DeclarationError, camel, check_name, env_var
 
 if TYPE_CHECKING:
     from .triggers import KinesisOptions, SqsOptions

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .names import DeclarationError, check_name
-from .record import Record
+from lambdakit.core.names import DeclarationError, check_name
+from lambdakit.core.record import Record
 
 
 class UsagePlan(Record):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .names import DeclarationError
-from .record import Record
+from lambdakit.core.names import DeclarationError
+from lambdakit.core.record import Record
 
 
 class SqsOptions(Record):

@@ -11,7 +11,7 @@ from typing import Any
 
 from lambdakit.declare.auth import IAM, Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.names import DeclarationError, camel
+from lambdakit.core.names import DeclarationError, camel
 from lambdakit.declare.service import App
 
 SIGV4 = "sigv4"
@@ -48,7 +48,7 @@ def lambda_authorizer(spec: FunctionSpec) -> dict[str, Any]:
     """A TOKEN or REQUEST authorizer's scheme. REQUEST identity sources are listed only when cached:
     then they are the cache key and API Gateway answers 401 itself when one is missing; uncached,
     the function sees every request and decides (optional sources can be absent)."""
-    from lambdakit.runtime.authorizer import gateway_identity_source
+    from lambdakit.core.authorizer_binding import gateway_identity_source
 
     if not spec.identity_sources:
         return {"type": "apiKey", "name": "Authorization", "in": "header",
@@ -97,7 +97,7 @@ def cache_key_parameters(app: App, spec: FunctionSpec) -> list[dict[str, Any]]:
     if auth is None or isinstance(auth, Public):
         return []
     if isinstance(auth, FunctionSpec) and auth.identity_sources:
-        from lambdakit.runtime.authorizer import sources_of
+        from lambdakit.core.authorizer_binding import sources_of
 
         return [{"name": s.name, "in": "header" if s.kind == "header" else "query", "required": False,
                  "schema": {"type": "string"}} for s in sources_of(auth)]
@@ -107,7 +107,7 @@ def cache_key_parameters(app: App, spec: FunctionSpec) -> list[dict[str, Any]]:
 def problems(app: App) -> list[str]:
     """Auth and API-protection mistakes, each naming where and the fix; [] when the app is sound."""
     from lambdakit.derive.cognito import scopes_used
-    from lambdakit.runtime.authorizer import plan
+    from lambdakit.core.authorizer_binding import plan
 
     out: list[str] = []
     for spec in app.functions:

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from lambdakit.declare.auth import Cognito, split_scope
-from lambdakit.declare.names import camel
+from lambdakit.core.names import camel
 from lambdakit.declare.service import App
 
 ACCESS_TOKEN_MINUTES = 60

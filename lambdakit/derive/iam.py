@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.names import camel
+from lambdakit.core.names import camel
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.declare.triggers import KinesisOptions
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from lambdakit.declare.auth import IAM, Cognito
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.names import camel
+from lambdakit.core.names import camel
 from lambdakit.declare.service import App
 from lambdakit.derive import authorizers
 from lambdakit.errors import error_body
@@ -83,7 +83,7 @@ def security(app: App, spec: FunctionSpec) -> list[dict[str, list[str]]]:
 
 
 def _parameters(spec: FunctionSpec) -> list[dict[str, Any]]:
-    from lambdakit.runtime.binding import http_plan
+    from lambdakit.core.binding import http_plan
 
     assert spec.route is not None
     plan = http_plan(spec.func, spec.route.path_params, spec.where)
@@ -112,7 +112,7 @@ def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, A
 
 def operation(app: App, spec: FunctionSpec) -> dict[str, Any]:
     from lambdakit.derive.storage import method_responses, storage_integration
-    from lambdakit.runtime.binding import http_plan
+    from lambdakit.core.binding import http_plan
 
     assert spec.route is not None
     params = _parameters(spec)
@@ -141,14 +141,14 @@ def operation(app: App, spec: FunctionSpec) -> dict[str, Any]:
 
 
 def _returns_none(spec: FunctionSpec) -> bool:
-    from lambdakit.runtime.binding import hints
+    from lambdakit.core.binding import hints
 
     return hints(spec.func).get("return", object) is type(None)
 
 
 def document(app: App) -> dict[str, Any]:
     from lambdakit.derive.jsonschema import body_schema
-    from lambdakit.runtime.binding import http_plan
+    from lambdakit.core.binding import http_plan
 
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.names import DeclarationError, camel
+from lambdakit.core.names import DeclarationError, camel
 from lambdakit.declare.resources import Queue, Stream
 from lambdakit.declare.service import App
 from lambdakit.declare.triggers import KinesisOptions, SqsOptions
@@ -240,7 +240,7 @@ def event_source(spec: FunctionSpec) -> dict[str, Any]:
 def _key_field_problem(spec: FunctionSpec, option: str, field: str) -> str | None:
     """A field the gateway reads from the body to route the message must always be there as a string."""
     from lambdakit.derive.jsonschema import body_schema
-    from lambdakit.runtime.binding import http_plan, is_model
+    from lambdakit.core.binding import http_plan, is_model
 
     assert spec.route is not None
     body = http_plan(spec.func, spec.route.path_params, spec.where).body

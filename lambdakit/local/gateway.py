@@ -214,12 +214,14 @@ class Gateway:
 
     def _lambda_authorizer(self, spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:
         """Run the authorizer as API Gateway does, with its result cache keyed by the identity sources."""
-        from lambdakit.runtime import authorizer as runtime
+        from lambdakit.core.authorizer_binding import gateway_identity_source
+        from lambdakit.local.lambda_authorizer import authorize
+        from lambdakit.runtime.authorizer import source_value
 
         context = event["requestContext"]
         arn = self.method_arn(event["httpMethod"], event["path"])
         if spec.identity_sources:
-            key_values = tuple(runtime.source_value(event, s) for s in runtime.gateway_identity_source(spec))
+            key_values = tuple(source_value(event, s) for s in gateway_identity_source(spec))
         else:
             key_values = (_header(event, "Authorization"),)
         key = (spec.name, key_values)
@@ -233,7 +235,7 @@ class Gateway:
                 self.authorizer_cache.put(key, spec.authorizer_ttl, response)
             return response
 
-        decision = runtime.authorize(spec, event, arn, handler=run)
+        decision = authorize(spec, event, arn, handler=run)
         if decision.status == 200 and decision.authorizer is not None:
             return dict(decision.authorizer)
         if decision.status == 401:
@@ -275,7 +277,7 @@ class Gateway:
         found = self._validators.get(id(spec))
         if found is None:
             from lambdakit.local.validation import validator
-            from lambdakit.runtime.binding import http_plan
+            from lambdakit.core.binding import http_plan
 
             assert spec.route is not None
             body = http_plan(spec.func, spec.route.path_params, spec.where).body

@@ -18,102 +18,24 @@ REQUEST authorizers receive each identity source as the parameter of the same
 name (`header:X-Api-Key` -> `x_api_key`, `query:key` -> `key`), and the whole
 request as an `lk.Request` parameter if they declare one.
 
-The helpers at the end (`authorize`, `authorizer_context`, `evaluate`, ...) let
-the local gateway run an authorizer exactly as API Gateway would.
+How API Gateway judges the answer, for the local gateway, is in
+`lambdakit.local.lambda_authorizer`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from lambdakit.declare.names import DeclarationError
+from lambdakit.core.authorizer_binding import AuthorizerPlan, Source, plan
 from lambdakit.errors import HTTPError
-from lambdakit.identity import Identity, Request
+from lambdakit.identity import Identity
 
 UNAUTHORIZED = "Unauthorized"  # the exact error message API Gateway turns into a 401
 ACTION = "execute-api:Invoke"
 CONTEXT_KEYS = ("lk_claims", "lk_context", "lk_scopes", "lk_username")
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-# -- the binding plan (computed once, at cold start or build) ---------------------------------------------
-
-@dataclass(frozen=True)
-class Source:
-    """One identity source: where API Gateway reads it, and the parameter that receives it."""
-
-    kind: str  # "header" | "query"
-    name: str  # as declared: "X-Api-Key"
-    param: str  # "x_api_key"
-
-    @property
-    def expression(self) -> str:
-        """The mapping expression API Gateway's `identitySource` takes."""
-        return f"method.request.{'header' if self.kind == 'header' else 'querystring'}.{self.name}"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """TOKEN: one parameter, the token. REQUEST: parameters bound to identity sources, or `lk.Request`."""
-
-    token: bool
-    bound: tuple[tuple[str, Source | None, bool], ...]  # (parameter, source or None for lk.Request, required)
-    sources: tuple[Source, ...]
-
-
-def parameter_name(name: str) -> str:
-    """The Python parameter an identity source binds to: `X-Api-Key` -> `x_api_key`."""
-    return re.sub(r"[^0-9a-zA-Z_]", "_", name).lower()
-
-
-def sources_of(spec: Any) -> tuple[Source, ...]:
-    out = []
-    for raw in spec.identity_sources:
-        kind, _, name = raw.partition(":")
-        out.append(Source(kind, name, parameter_name(name)))
-    return tuple(out)
-
-
-def plan(spec: Any) -> Plan:
-    """Check the function's signature against its kind; raises DeclarationError naming the fix."""
-    import inspect
-
-    from lambdakit.runtime.binding import _unwrap_optional, hints
-
-    where = spec.where
-    params = list(inspect.signature(spec.func).parameters.values())
-    types_ = hints(spec.func)
-    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
-        raise DeclarationError(f"{where}: an authorizer names each parameter; *args / **kwargs cannot be bound")
-    sources = sources_of(spec)
-    if not sources:
-        if len(params) != 1 or types_.get(params[0].name, str) is not str:
-            raise DeclarationError(
-                f"{where}: a TOKEN authorizer takes exactly one parameter, the token (`token: str`); for headers "
-                'or query parameters declare identity_sources=("header:NAME", "query:NAME") (a REQUEST authorizer)'
-            )
-        return Plan(True, ((params[0].name, None, True),), ())
-    by_param = {s.param: s for s in sources}
-    if len(by_param) != len(sources):
-        raise DeclarationError(f"{where}: two identity sources bind to the same parameter name; rename one")
-    bound: list[tuple[str, Source | None, bool]] = []
-    for p in params:
-        tp, optional = _unwrap_optional(types_.get(p.name, str))
-        if tp is Request:
-            bound.append((p.name, None, False))
-        elif p.name in by_param and tp is str:
-            bound.append((p.name, by_param[p.name], not (optional or p.default is not inspect.Parameter.empty)))
-        else:
-            names = ", ".join(f"{s.param} (from {s.kind} {s.name})" for s in sources)
-            raise DeclarationError(
-                f"{where}: parameter {p.name!r} is not an identity source; a REQUEST authorizer's parameters "
-                f"are str values named after its sources: {names}, or an lk.Request for the whole request"
-            )
-    return Plan(False, tuple(bound), sources)
 
 
 # -- reading the event ---------------------------------------------------------------------------------
@@ -128,7 +50,7 @@ def strip_bearer(value: str | None) -> str:
     return text
 
 
-def _lookup(mapping: Mapping[str, Any] | None, name: str, case_insensitive: bool) -> str | None:
+def lookup(mapping: Mapping[str, Any] | None, name: str, case_insensitive: bool) -> str | None:
     if not mapping:
         return None
     value = mapping.get(name)
@@ -141,11 +63,11 @@ def _lookup(mapping: Mapping[str, Any] | None, name: str, case_insensitive: bool
 def source_value(event: Mapping[str, Any], source: Source) -> str | None:
     """An identity source's value in a REQUEST event (or a proxy event); None when missing or empty."""
     if source.kind == "header":
-        value = _lookup(event.get("headers"), source.name, True)
+        value = lookup(event.get("headers"), source.name, True)
         if value is not None and source.name.lower() == "authorization":
             value = strip_bearer(value)
     else:
-        value = _lookup(event.get("queryStringParameters"), source.name, False)
+        value = lookup(event.get("queryStringParameters"), source.name, False)
     return value or None
 
 
@@ -153,11 +75,11 @@ class _Refuse(Exception):
     """The request is unauthenticated: answer API Gateway's 401."""
 
 
-def _arguments(p: Plan, event: Mapping[str, Any]) -> dict[str, Any]:
+def _arguments(p: AuthorizerPlan, event: Mapping[str, Any]) -> dict[str, Any]:
     if p.token:
         token = event.get("authorizationToken")
         if token is None:  # a REQUEST-shaped event for a TOKEN authorizer: read the header it would have sent
-            token = _lookup(event.get("headers"), "Authorization", True)
+            token = lookup(event.get("headers"), "Authorization", True)
         token = strip_bearer(token)
         if not token:
             raise _Refuse("no token")
@@ -255,108 +177,3 @@ def _log(spec: Any, exc: BaseException, event: Mapping[str, Any]) -> None:
     logger().exception("authorizer %s failed; answering Unauthorized", spec.name,
                        extra={"function": spec.name, "request_id": ctx.get("requestId"),
                               "method_arn": event.get("methodArn")})
-
-
-# -- what API Gateway does with the answer: for the local gateway -------------------------------------
-
-def method_arn(method: str, path: str, *, api_id: str = "local", stage: str = "api", region: str = "us-east-1",
-               account: str = "123456789012") -> str:
-    """The methodArn API Gateway sends for a request: `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/GET/a/b`."""
-    return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method.upper()}/{path.lstrip('/')}"
-
-
-def _glob(pattern: str, value: str) -> bool:
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    return re.fullmatch(regex, value, flags=re.DOTALL) is not None
-
-
-def evaluate(response: Mapping[str, Any], arn: str) -> str:
-    """How API Gateway judges a policy for `arn`: "Allow", "Deny" (explicit) or "ImplicitDeny"."""
-    statements = (response.get("policyDocument") or {}).get("Statement") or []
-    if isinstance(statements, Mapping):
-        statements = [statements]
-    allowed = False
-    for st in statements:
-        actions = st.get("Action", [])
-        resources = st.get("Resource", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        resources = [resources] if isinstance(resources, str) else resources
-        if not any(_glob(a, ACTION) for a in actions) or not any(_glob(r, arn) for r in resources):
-            continue
-        if st.get("Effect") == "Deny":
-            return "Deny"
-        if st.get("Effect") == "Allow":
-            allowed = True
-    return "Allow" if allowed else "ImplicitDeny"
-
-
-def authorizer_context(response: Mapping[str, Any], latency_ms: int = 0) -> dict[str, Any]:
-    """`requestContext.authorizer` as API Gateway passes it to a proxy integration after an Allow:
-    principalId, the context values, and integrationLatency."""
-    context = {k: v for k, v in (response.get("context") or {}).items() if isinstance(v, (str, int, float, bool))}
-    return {**context, "principalId": str(response.get("principalId", "")), "integrationLatency": latency_ms}
-
-
-def token_event(authorization: str | None, arn: str) -> dict[str, Any]:
-    """The event a TOKEN authorizer receives: the Authorization header as sent (prefix and all)."""
-    return {"type": "TOKEN", "authorizationToken": authorization or "", "methodArn": arn}
-
-
-def request_event(proxy_event: Mapping[str, Any], arn: str) -> dict[str, Any]:
-    """The event a REQUEST authorizer receives: the request as the proxy integration would see it, no body."""
-    keep = ("resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-            "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext")
-    return {"type": "REQUEST", "methodArn": arn, **{k: proxy_event.get(k) for k in keep}}
-
-
-def gateway_identity_source(spec: Any) -> tuple[Source, ...]:
-    """The identity sources API Gateway checks before invoking: all of them when cached, none when not.
-
-    With caching they are the cache key and API Gateway answers 401 when one is missing or empty,
-    without calling the function; with ttl=0 lambdakit omits them and the function sees every request.
-    """
-    return sources_of(spec) if spec.authorizer_ttl > 0 else ()
-
-
-@dataclass(frozen=True)
-class Decision:
-    """API Gateway's verdict on one request: 200 (pass on `authorizer`), 401, 403 or 500."""
-
-    status: int
-    authorizer: dict[str, Any] | None = None
-    message: str = ""
-
-
-def authorize(spec: Any, proxy_event: Mapping[str, Any], arn: str, handler: Handler | None = None,
-              context: Any = None) -> Decision:
-    """Run `spec`'s authorizer for a request the way API Gateway does (without its result cache).
-
-    `proxy_event` is the REST proxy event the route would receive; `handler` defaults to
-    `make_handler(spec)` (pass the one from `handler_for(spec)` to reuse it).
-    """
-    headers = proxy_event.get("headers")
-    if not spec.identity_sources:  # TOKEN: API Gateway refuses a request without the header itself
-        raw = _lookup(headers, "Authorization", True)
-        if not raw:
-            return Decision(401, message=UNAUTHORIZED)
-        event = token_event(raw, arn)
-    else:
-        if any(source_value(proxy_event, s) is None for s in gateway_identity_source(spec)):
-            return Decision(401, message=UNAUTHORIZED)
-        event = request_event(proxy_event, arn)
-    run = handler or make_handler(spec)
-    try:
-        response = run(event, context)
-    except Exception as exc:
-        if str(exc) == UNAUTHORIZED:
-            return Decision(401, message=UNAUTHORIZED)
-        return Decision(500, message="AuthorizerConfigurationException")
-    if not isinstance(response, Mapping) or "policyDocument" not in response or "principalId" not in response:
-        return Decision(500, message="AuthorizerConfigurationException")
-    verdict = evaluate(response, arn)
-    if verdict == "Allow":
-        return Decision(200, authorizer_context(response))
-    if verdict == "Deny":
-        return Decision(403, message="User is not authorized to access this resource with an explicit deny")
-    return Decision(403, message="User is not authorized to access this resource")
-

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from lambdakit.runtime.binding import http_plan, is_model, message_type
+from lambdakit.core.binding import http_plan, is_model, message_type
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lambdakit.errors import HTTPError, error_body
-from lambdakit.runtime.binding import Param, http_plan, is_model
+from lambdakit.core.binding import Param, http_plan, is_model
 
 if TYPE_CHECKING:  # lk.Identity, lk.Request and lk.Response load when a function uses them
     from lambdakit.identity import Identity, Request

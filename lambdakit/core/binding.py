@@ -12,8 +12,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from lambdakit.declare.names import DeclarationError
-from lambdakit.declare.record import Record
+from lambdakit.core.names import DeclarationError
+from lambdakit.core.record import Record
 
 _SCALARS: dict[Any, Callable[[str], Any]] = {}
 

@@ -1,0 +1,112 @@
+"""Path templates (`/orders/{order_id}`, `/files/{path+}`): the one parser every layer uses.
+
+A template is split into segments once; declarations check it, derivations
+render it for API Gateway (execute-api ARNs, route clashes), the runtime binds
+its parameters, and the local gateway and test events match requests with
+it. `re` is imported only by the functions that need a pattern, so the
+runtime's cold start pays for none.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import re
+
+
+class Segment(NamedTuple):
+    """One `/`-separated part: a literal, a `{name}` parameter or a greedy `{name+}` one."""
+
+    text: str
+    name: str | None = None  # the parameter's name; None for a literal
+    greedy: bool = False
+
+
+def segments(path: str) -> tuple[Segment, ...]:
+    """The template's segments, without the slashes; `/` alone has none."""
+    out = []
+    for part in path.strip("/").split("/"):
+        if not part:
+            continue
+        if len(part) > 2 and part[0] == "{" and part[-1] == "}":
+            inner = part[1:-1]
+            greedy = inner.endswith("+")
+            out.append(Segment(part, inner.removesuffix("+"), greedy))
+        else:
+            out.append(Segment(part))
+    return tuple(out)
+
+
+def param_names(path: str) -> tuple[str, ...]:
+    """The names of the template's parameters, in order (a greedy one without its `+`)."""
+    return tuple(s.name for s in segments(path) if s.name is not None)
+
+
+def problems(path: str) -> list[str]:
+    """What makes the template unusable as a route: each a sentence with its fix."""
+    import re
+
+    found: list[str] = []
+    parts = segments(path)
+    if any(s.name is None and ("{" in s.text or "}" in s.text) for s in parts):
+        # `/a{b}` or `/{}` is neither a literal API Gateway accepts nor a parameter
+        found.append(f"path {path!r}: a parameter is a whole, named segment, as in /orders/{{order_id}}")
+    names = [s.name for s in parts if s.name is not None]
+    for index, seg in enumerate(parts):
+        if seg.name is None:
+            continue
+        if not seg.name.isidentifier():
+            fixed = re.sub(r"\W", "_", seg.name) or "id"
+            found.append(f"path parameter {seg.text} must be a Python identifier (it binds to a function "
+                         f"parameter): use letters, digits and '_', e.g. {{{fixed}}}")
+        if seg.greedy and index != len(parts) - 1:
+            found.append(f"greedy path parameter {seg.text} must be the last segment of the path")
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        found.append(f"path parameter {{{dupes[0]}}} appears twice in {path!r}; name each once")
+    return found
+
+
+def shape(path: str) -> str:
+    """The template with its parameter names erased: two routes of one shape are one route to API Gateway."""
+    return "/" + "/".join("{+}" if s.greedy else "{}" if s.name else s.text for s in segments(path))
+
+
+def execute_api_glob(path: str) -> str:
+    """The template as an execute-api ARN's resource part: each parameter a `*`."""
+    return "/" + "/".join("*" if s.name else s.text for s in segments(path)) if segments(path) else "/"
+
+
+def normal(path: str) -> str:
+    """A request or template path without a trailing slash (`/` stays `/`)."""
+    return path.rstrip("/") or "/"
+
+
+class Matcher(NamedTuple):
+    """A compiled template: `match(path)` gives the parameters, `rank` orders literals before parameters."""
+
+    pattern: re.Pattern[str]
+    rank: tuple[int, ...]
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.pattern.fullmatch(normal(path))
+        return None if found is None else dict(found.groupdict())
+
+
+def matcher(path: str) -> Matcher:
+    """How API Gateway matches the template: a parameter takes one segment, a greedy one the rest."""
+    import re
+
+    regex, rank = "", []
+    for seg in segments(path):
+        if seg.name is None:
+            regex += "/" + re.escape(seg.text)
+            rank.append(0)
+        elif seg.greedy:
+            regex += f"/(?P<{seg.name}>.+)"
+            rank.append(2)
+        else:
+            regex += f"/(?P<{seg.name}>[^/]+)"
+            rank.append(1)
+    return Matcher(re.compile(regex or "/"), tuple(rank))
