@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lambdakit.core.names import DeclarationError
 from lambdakit.declare.auth import IAM, PUBLIC, Cognito
 from lambdakit.declare.functions import authorizer, consume, route
-from lambdakit.core.names import DeclarationError
 from lambdakit.declare.resources import Queue, Stream, Table
 from lambdakit.declare.triggers import kinesis, sqs
 from lambdakit.errors import (

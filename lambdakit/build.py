@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.derive.template import build_template
 
 # The parts of lambdakit a function needs at run time; the builder, CLI and emulator stay behind.

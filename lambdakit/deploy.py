@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 
 
 def stack_name(app: App, stage: str) -> str:

@@ -7,14 +7,15 @@ import os
 import pkgutil
 import sys
 import traceback
+from collections.abc import Iterable
 from types import ModuleType
-from typing import Any
 
+from lambdakit.core.names import DeclarationError
+from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
-from lambdakit.declare.functions import PROBLEMS, REGISTRY, FunctionSpec
-from lambdakit.core.names import DeclarationError, normalized
+from lambdakit.declare.functions import FunctionSpec, problems_of, spec_of
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
-from lambdakit.declare.service import App, Service
+from lambdakit.declare.service import Service
 
 
 class BuildError(Exception):
@@ -67,44 +68,65 @@ def import_package(package: str) -> list[ModuleType]:
 
 def discover(package: str) -> App:
     """The `App` a package declares; raises `BuildError` listing every mistake."""
+    from lambdakit.derive.checks import problems as check
+
     modules = import_package(package)
-    problems: list[str] = []
-    services: list[tuple[str, Service]] = []
-    declared: dict[int, tuple[str, Any]] = {}
-    for module in modules:
-        for var, value in sorted(vars(module).items()):
-            if isinstance(value, Service) and all(value is not s for _, s in services):
-                services.append((f"{module.__file__} ({var})", value))
-            elif isinstance(value, (Resource, Cognito)) and id(value) not in declared:
-                declared[id(value)] = (f"{module.__file__} ({var})", value)
     owner = _parent_service(package)
     if owner is not None:
         # Building part of a service would drop its settings (a default auth above all): refuse, naming the whole.
         raise BuildError([f"{package} is part of service {owner[1].name!r} declared in {owner[0]}; build the "
                           f"service's package instead: lambdakit build {owner[2]}"])
+    app, problems = collect(package, modules)
+    problems += check(app)
+    if problems:
+        raise BuildError(problems)
+    return app
+
+
+def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]]:
+    """The declarations the modules hold, as an `App`, and the mistakes their decorators found.
+
+    Functions are taken from the module that defines them, in the order they are defined; resources
+    from wherever they are first bound at module level. Nothing is kept between calls.
+    """
+    problems: list[str] = []
+    services: list[tuple[str, Service]] = []
+    functions: list[FunctionSpec] = []
+    values: list[Resource | Cognito] = []
+    origins: dict[int, str] = {}
+    variables: dict[int, str] = {}
+    for module in modules:
+        for var, value in vars(module).items():
+            if isinstance(value, Service):
+                if all(value is not s for _, s in services):
+                    services.append((f"{module.__file__} ({var})", value))
+            elif isinstance(value, (Resource, Cognito)):
+                if id(value) not in origins:
+                    origins[id(value)] = f"{module.__file__} ({var})"
+                    variables[id(value)] = var
+                    values.append(value)
+            elif getattr(value, "__module__", None) == module.__name__:
+                spec = spec_of(value)
+                if spec is not None and spec.module == module.__name__ and all(spec is not f for f in functions):
+                    functions.append(spec)
+                problems += problems_of(value)
     if len(services) > 1:
         where = ", ".join(f"{m} ({s.name})" for m, s in services)
         problems.append(f"{package} declares {len(services)} services: {where}; one package holds one "
                         "service: move each into its own package")
     service = services[0][1] if services else Service(package.rsplit(".", 1)[-1].replace(".", "-"))
-
-    names = {m.__name__ for m in modules}
-    problems += [message for module, message in PROBLEMS if module in names]
-    functions = [spec for spec in REGISTRY if spec.module in names]
-    app = App(service=service, package=package, functions=functions)
-    resources = [value for _, value in declared.values()]
-    app.tables = sorted((r for r in resources if isinstance(r, Table)), key=lambda r: r.name)
-    app.queues = sorted((r for r in resources if isinstance(r, Queue)), key=lambda r: r.name)
-    app.streams = sorted((r for r in resources if isinstance(r, Stream)), key=lambda r: r.name)
-    app.pools = sorted((r for r in resources if isinstance(r, Cognito) and not r.required_scopes),
-                       key=lambda r: r.name)
-    problems += _check(app, declared)
-    from lambdakit.derive.authorizers import problems as auth_problems
-
-    problems += auth_problems(app)
-    if problems:
-        raise BuildError(problems)
-    return app
+    app = App(
+        service=service,
+        package=package,
+        functions=functions,
+        tables=sorted((v for v in values if isinstance(v, Table)), key=lambda r: r.name),
+        queues=sorted((v for v in values if isinstance(v, Queue)), key=lambda r: r.name),
+        streams=sorted((v for v in values if isinstance(v, Stream)), key=lambda r: r.name),
+        pools=sorted((v for v in values if isinstance(v, Cognito) and not v.required_scopes), key=lambda r: r.name),
+        origins=origins,
+        variables=variables,
+    )
+    return app, problems
 
 
 def _parent_service(package: str) -> tuple[str, Service, str] | None:
@@ -117,72 +139,3 @@ def _parent_service(package: str) -> tuple[str, Service, str] | None:
             if isinstance(value, Service):
                 return f"{module.__file__} ({var})", value, parent  # type: ignore[union-attr]
     return None
-
-
-def _check(app: App, declared: dict[int, tuple[str, Any]]) -> list[str]:
-    from lambdakit.core.binding import http_plan, message_type
-
-    problems: list[str] = []
-    owners: dict[str, str] = {}
-
-    def claim(kind: str, name: str, where: str) -> None:
-        key = normalized(name)
-        if key in owners:
-            problems.append(f"{where}: {kind} name {name!r} clashes with {owners[key]} (names must differ once "
-                            "case, '-' and '_' are ignored); rename one")
-        else:
-            owners[key] = f"{kind} {name!r}"
-
-    # The service names the stack, not a resource: USAGE.md's own `Service("orders")` beside
-    # `Table("orders")` must build, so the service stays out of the clash check.
-    for res in [*app.tables, *app.queues, *app.streams]:
-        claim(res.kind, res.name, declared[id(res)][0])
-    routes: dict[tuple[str, str], FunctionSpec] = {}
-    for spec in app.functions:
-        claim("function", spec.name, spec.where)
-        for res in spec.resources + ((spec.source,) if spec.kind == "consumer" and spec.source else ()):
-            if id(res) not in declared:
-                problems.append(
-                    f"{spec.where}: {res!r} is not declared at module level in {app.package}; assign it to a "
-                    f"module-level name (e.g. `{res.name.replace('-', '_')} = lk.{type(res).__name__}("
-                    f"{res.name!r}, ...)`) so lambdakit can create it"
-                )
-        try:
-            if spec.kind == "http" and spec.route is not None:
-                key = (spec.route.method, _shape(spec.route.path))
-                if key in routes:
-                    problems.append(f"{spec.where}: {spec.route.method} {spec.route.path} is already served by "
-                                    f"{routes[key].where}; change one method or path")
-                else:
-                    routes[key] = spec
-                plan = http_plan(spec.func, spec.route.path_params, spec.where)
-                if spec.storage_first:
-                    extra = [p.name for p in plan.params if p.source not in ("body",)]
-                    if plan.body is None or extra:
-                        problems.append(
-                            f"{spec.where}: a storage-first route stores the request body and nothing else; "
-                            "its function takes exactly one body parameter (a pydantic model, dict or list)"
-                        )
-                auth = app.effective_auth(spec)
-                if isinstance(auth, FunctionSpec) and auth not in app.functions:
-                    problems.append(f"{spec.where}: authorizer {auth.name!r} is not in {app.package}")
-                if isinstance(auth, Cognito) and not any(auth.same_pool(p) for p in app.pools):
-                    problems.append(f"{spec.where}: {auth!r} is not declared at module level in {app.package}")
-            elif spec.kind == "consumer":
-                message_type(spec.func, spec.where)
-        except DeclarationError as exc:
-            problems.append(str(exc))
-        if spec.source is not None and spec.kind == "http":
-            claim(spec.source.kind, spec.source.name + "-" + spec.source.kind, spec.where)
-    # Storage first (issue 3): key fields the gateway reads, one consumer per queue, FIFO limits.
-    from lambdakit.derive.storage import check as storage_check
-
-    problems += storage_check(app)
-    return problems
-
-
-def _shape(path: str) -> str:
-    """Paths that differ only in parameter names are the same route to API Gateway."""
-    import re
-
-    return re.sub(r"\{[^}]+\}", "{}", path.rstrip("/") or "/")

@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.discovery import discover
 
 _counter = itertools.count()

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.local.lambda_authorizer import authorize, authorizer_context, evaluate, method_arn
 from lambdakit.runtime.authorizer import api_wildcard, strip_bearer
 from lambdakit.runtime.loader import handler_for, load

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.discovery import discover
 from lambdakit.local.lambda_authorizer import authorize, method_arn
 from lambdakit.runtime.loader import handler_for

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from lambdakit.cli import main
 from lambdakit.core.names import DeclarationError
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.derive.template import build_template, resource_path
 from lambdakit.discovery import BuildError, discover
 from tests.apps import make_app, write_package

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from tests.apps import make_app
 
 SOURCE = """

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from lambdakit.cli import main
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.derive import iam
 from lambdakit.discovery import discover
 from tests.apps import make_app, write_package

@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.runtime.loader import handler_for
 from lambdakit.testing.events import LambdaContext, rest_event
 from tests.apps import make_app

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.local.poller import (
     KinesisPoller,
     SqsPoller,

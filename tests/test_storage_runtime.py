@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.local.poller import LocalContext, SqsPoller, provision
 from lambdakit.runtime import aws
 from lambdakit.runtime.idempotency import local_table_name, table_name

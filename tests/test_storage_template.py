@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from lambdakit.declare.service import App
+from lambdakit.core.binding import http_plan
+from lambdakit.declare.app import App
 from lambdakit.derive.jsonschema import body_schema
 from lambdakit.derive.template import build_template
-from lambdakit.core.binding import http_plan
 from tests.apps import make_app
 from tests.validate import cfn_lint, checkov, transform
 

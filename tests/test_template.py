@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from lambdakit.cli import main
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
 from lambdakit.derive.skips import API_SKIPS
 from lambdakit.derive.template import build_template
 from lambdakit.discovery import discover

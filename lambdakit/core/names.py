@@ -34,3 +34,29 @@ def camel(name: str) -> str:
 def env_var(name: str) -> str:
     """The environment variable that carries a resource's physical name to the runtime."""
     return "LK_" + normalized(name).upper()
+
+
+# -- physical names where no template names the resource (`lambdakit local`, tests) ------------------
+# The plan (`lambdakit.derive.plan`) gives these to the local backend; the runtime falls back to the same
+# rules when no `LK_<NAME>` variable names the resource.
+
+
+def queue_name(name: str, fifo: bool) -> str:
+    return name + (".fifo" if fifo else "")
+
+
+def dead_letter_queue_name(name: str, fifo: bool) -> str:
+    return queue_name(name + "-dlq", fifo)
+
+
+def failure_queue_name(function: str) -> str:
+    """A Kinesis consumer's on-failure queue."""
+    return function + "-failures"
+
+
+def idempotency_table_name(function: str) -> str:
+    return function + "-idempotency"
+
+
+def log_group_name(function: str) -> str:
+    return f"/aws/lambda/{function}"

@@ -1,27 +1,31 @@
 """Functions and the decorators that declare them. One declared function = one Lambda.
 
 Each decorator records a `FunctionSpec` on the function (`fn.__lambdakit__`)
-and in a registry, and returns the function itself, so tests call it plainly.
+and returns the function itself, so tests call it plainly. There is no
+registry: discovery finds the specs in the modules that define them, so a
+module imported twice, or two apps in one process, declare nothing twice. A
+mistake in a decorator's arguments is kept on the function
+(`fn.__lambdakit_problems__`) for discovery to report with all the others,
+instead of stopping the import.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
+
+from lambdakit.core.names import DeclarationError, camel, check_name
+from lambdakit.core.paths import problems as path_problems
 
 from .auth import IAM, Auth, Cognito, Public
-from lambdakit.core.names import DeclarationError, camel, check_name
 from .resources import Queue, Resource, Stream
 from .triggers import HTTP_METHODS, ConsumerOptions, KinesisOptions, Route, SqsOptions, kinesis, sqs
 
 F = TypeVar("F", bound=Callable[..., Any])
+Kind = Literal["http", "consumer", "authorizer"]
 
-#: Every spec declared so far, in declaration order; discovery filters it by package.
-REGISTRY: list[FunctionSpec] = []
-
-#: Mistakes found while decorating, as (module, message): kept for discovery to report them all at
-#: once, instead of stopping the import at the first.
-PROBLEMS: list[tuple[str, str]] = []
+#: Where a decorator leaves the mistakes in its arguments, on the (still plain) function.
+PROBLEMS_ATTRIBUTE = "__lambdakit_problems__"
 
 
 class FunctionSpec:
@@ -38,7 +42,7 @@ class FunctionSpec:
         self,
         name: str,
         func: Callable[..., Any],
-        kind: str,  # "http" | "consumer" | "authorizer"
+        kind: Kind,
         route: Route | None = None,
         source: Queue | Stream | None = None,
         options: ConsumerOptions | None = None,
@@ -46,8 +50,8 @@ class FunctionSpec:
         writes: tuple[Resource, ...] = (),
         auth: Auth = None,
         idempotent: bool = False,
-        memory: int = 256,
-        timeout: int = 10,
+        memory: int | None = None,
+        timeout: int | None = None,
         authorizer_ttl: int = 300,
         identity_sources: tuple[str, ...] = (),
         extra: dict[str, Any] | None = None,
@@ -71,6 +75,10 @@ class FunctionSpec:
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
         return f"{type(self).__qualname__}({fields})"
+
+    #: memory (MB) and timeout (s) when neither the function nor its service sets them
+    DEFAULT_MEMORY = 256
+    DEFAULT_TIMEOUT: dict[str, int] = {"http": 10, "consumer": 30, "authorizer": 5}
 
     @property
     def module(self) -> str:
@@ -134,30 +142,29 @@ def _register(func: Callable[..., Any], spec: FunctionSpec) -> None:
     if hasattr(func, "__lambdakit__"):
         raise DeclarationError(f"{spec.where}: a function takes one lambdakit decorator; it has two")
     func.__lambdakit__ = spec  # type: ignore[attr-defined]
-    REGISTRY.append(spec)
 
 
-def _check_path_params(where: str, path: str) -> None:
+def spec_of(value: object) -> FunctionSpec | None:
+    """The spec a decorator put on `value`, if it is a declared function."""
+    spec = getattr(value, "__lambdakit__", None)
+    return spec if isinstance(spec, FunctionSpec) else None
+
+
+def problems_of(value: object) -> tuple[str, ...]:
+    """The mistakes a decorator found in its arguments for `value`, if any."""
+    found = getattr(value, PROBLEMS_ATTRIBUTE, ())
+    return tuple(found) if isinstance(found, tuple) else ()
+
+
+def _check_path(where: str, path: str) -> None:
     """Path parameters bind to Python parameters: identifiers, each once, a greedy `{name+}` only last."""
-    import re
-
-    names = re.findall(r"\{([^}]*)\}", path)
-    for i, raw in enumerate(names):
-        name = raw.removesuffix("+")
-        if not name.isidentifier():
-            fixed = re.sub(r"\W", "_", name) or "id"
-            raise DeclarationError(f"{where}: path parameter {{{raw}}} must be a Python identifier (it binds to a "
-                                   f"function parameter): use letters, digits and '_', e.g. {{{fixed}}}")
-        if raw.endswith("+") and (i != len(names) - 1 or not path.rstrip("/").endswith("{" + raw + "}")):
-            raise DeclarationError(f"{where}: greedy path parameter {{{raw}}} must be the last segment of the path")
-    seen = [n.removesuffix("+") for n in names]
-    dupes = sorted({n for n in seen if seen.count(n) > 1})
-    if dupes:
-        raise DeclarationError(f"{where}: path parameter {{{dupes[0]}}} appears twice in {path!r}; name each once")
+    found = path_problems(path)
+    if found:
+        raise DeclarationError(f"{where}: {found[0]}")
 
 
 def _deferring(decorate: Callable[[F], F]) -> Callable[[F], F]:
-    """Run a decorator; a mistake in its arguments is recorded for the build, and the function is left plain."""
+    """Run a decorator; a mistake in its arguments stays on the function for the build, which is left plain."""
 
     def run(func: F) -> F:
         try:
@@ -165,7 +172,11 @@ def _deferring(decorate: Callable[[F], F]) -> Callable[[F], F]:
         except DeclarationError as exc:
             where = _placeholder(func).where
             message = str(exc)
-            PROBLEMS.append((func.__module__, message if message.startswith(where) else f"{where}: {message}"))
+            found = (*problems_of(func), message if message.startswith(where) else f"{where}: {message}")
+            try:
+                setattr(func, PROBLEMS_ATTRIBUTE, found)
+            except (AttributeError, TypeError):  # not a plain function: nothing to keep it on
+                raise exc from None
             return func
 
     return run
@@ -189,8 +200,8 @@ def route(
     throttle: tuple[float, int] | None = None,
     idempotent: bool | None = None,
     name: str | None = None,
-    memory: int = 256,
-    timeout: int = 10,
+    memory: int | None = None,
+    timeout: int | None = None,
 ) -> Callable[[F], F]:
     """Declare an HTTP route; `trigger="sqs"`/`"kinesis"` makes it storage first."""
 
@@ -201,7 +212,7 @@ def route(
             raise DeclarationError(f"{where}: method {method!r} is not one of {', '.join(HTTP_METHODS)}")
         if not isinstance(path, str) or not path.startswith("/"):
             raise DeclarationError(f"{where}: path {path!r} must start with '/'")
-        _check_path_params(where, path)
+        _check_path(where, path)
         storage: ConsumerOptions | None
         if trigger == "http":
             storage = None
@@ -230,10 +241,8 @@ def route(
         source: Queue | Stream | None = None
         if isinstance(storage, SqsOptions):
             source = Queue(fname, fifo=storage.fifo, max_receive=storage.max_receive)
-            source.options = storage
         elif isinstance(storage, KinesisOptions):
             source = Stream(fname)
-            source.options = storage
         spec = FunctionSpec(
             name=fname,
             func=func,
@@ -263,8 +272,8 @@ def consume(
     writes: Iterable[Resource] = (),
     idempotent: bool = False,
     name: str | None = None,
-    memory: int = 256,
-    timeout: int = 30,
+    memory: int | None = None,
+    timeout: int | None = None,
     **options: Any,
 ) -> Callable[[F], F]:
     """Declare a consumer of a queue or stream that other functions feed; one record per call."""
@@ -298,13 +307,11 @@ def consume(
         if isinstance(source, Queue) and isinstance(opts, SqsOptions):
             if opts.fifo != source.fifo:
                 raise DeclarationError(f"{where}: fifo= must match the queue's own fifo={source.fifo}")
-            if opts.max_receive != source.max_receive:
-                # The redrive belongs to the queue (one consumer per queue): the consumer's setting is the queue's.
-                if source.max_receive != Queue.DEFAULT_MAX_RECEIVE:
-                    raise DeclarationError(
-                        f"{where}: max_receive={opts.max_receive} contradicts lk.Queue({source.name!r}, "
-                        f"max_receive={source.max_receive}); set it in one place")
-                source.max_receive = opts.max_receive
+            # The redrive belongs to the queue (one consumer per queue); the plan takes the consumer's setting.
+            if opts.max_receive != source.max_receive and source.max_receive != Queue.DEFAULT_MAX_RECEIVE:
+                raise DeclarationError(
+                    f"{where}: max_receive={opts.max_receive} contradicts lk.Queue({source.name!r}, "
+                    f"max_receive={source.max_receive}); set it in one place")
         spec = FunctionSpec(
             name=name or func.__name__,
             func=func,
@@ -330,8 +337,8 @@ def authorizer(
     identity_sources: Iterable[str] = (),
     reads: Iterable[Resource] = (),
     name: str | None = None,
-    memory: int = 256,
-    timeout: int = 5,
+    memory: int | None = None,
+    timeout: int | None = None,
 ) -> Any:
     """Declare a Lambda authorizer: TOKEN `(token: str) -> Identity | None`, or REQUEST when
     `identity_sources=("header:X-Api-Key", "query:key")` names what API Gateway passes."""

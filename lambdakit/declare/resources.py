@@ -7,12 +7,9 @@ first use, so declaring a resource costs nothing at cold start.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from lambdakit.core.names import DeclarationError, camel, check_name, env_var
-
-if TYPE_CHECKING:
-    from .triggers import KinesisOptions, SqsOptions
 
 _KEY_TYPES = {str: "S", int: "N", bytes: "B", "str": "S", "int": "N", "bytes": "B"}
 
@@ -141,8 +138,6 @@ class Queue(Resource):
             raise DeclarationError(f"queue {name!r}: max_receive={max_receive} must be between 1 and 1000")
         if not 1 <= retention_days <= 14:
             raise DeclarationError(f"queue {name!r}: retention_days={retention_days} must be between 1 and 14")
-        # Set when the queue is created by a storage-first route: its options.
-        self.options: SqsOptions | None = None
 
     @property
     def dlq_logical_id(self) -> str:
@@ -167,7 +162,6 @@ class Stream(Resource):
         if not 24 <= retention_hours <= 8760:
             raise DeclarationError(f"stream {name!r}: retention_hours={retention_hours} must be between 24 and 8760")
         self.retention_hours = retention_hours
-        self.options: KinesisOptions | None = None
 
     def put(self, record: Any, partition_key: str | None = None) -> str:
         """Put a model or JSON-able value; returns the sequence number."""

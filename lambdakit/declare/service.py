@@ -1,4 +1,8 @@
-"""`lk.Service`: one service = one stack, with defaults for the functions in its package."""
+"""`lk.Service`: one service = one stack, with defaults for the functions in its package.
+
+`memory=` and `timeout=` are the defaults of every function that does not set
+its own; the resource plan (`lambdakit.derive.plan`) applies them.
+"""
 
 from __future__ import annotations
 
@@ -63,10 +67,11 @@ class Service:
         auth: Any = None,
         throttle: tuple[float, int] | None = None,
         usage_plans: tuple[UsagePlan, ...] = (),
-        memory: int = 256,
-        timeout: int = 10,
+        memory: int | None = None,
+        timeout: int | None = None,
         log_retention_days: int = 365,
         runtime: str = "python3.11",
+        architecture: str = "arm64",
         domain: str | None = None,
         base_path: str | None = None,
         stage: str = "api",
@@ -81,11 +86,14 @@ class Service:
         self.timeout = timeout
         self.log_retention_days = log_retention_days
         self.runtime = runtime
+        self.architecture = architecture
         self.domain = domain
         self.base_path = base_path
         self.stage = stage
         if throttle is not None and (len(throttle) != 2 or throttle[0] <= 0 or throttle[1] <= 0):
             raise DeclarationError(f"lk.Service({name!r}): throttle=(rate_per_second, burst), both positive")
+        if architecture not in ("arm64", "x86_64"):
+            raise DeclarationError(f"lk.Service({name!r}): architecture={architecture!r}; use 'arm64' or 'x86_64'")
         if log_retention_days not in _RETENTION_DAYS:
             raise DeclarationError(
                 f"lk.Service({name!r}): log_retention_days={log_retention_days} is not one CloudWatch "
@@ -98,44 +106,3 @@ class Service:
 
 _RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                    3288, 3653)
-
-
-class App:
-    """Everything discovered in one package: the service and its declarations, in a stable order.
-
-    A plain class with a dataclass's init, repr and equality: a dataclass costs every function's cold
-    start ~1 ms to create, and this module loads wherever `lk.Service` is declared.
-    """
-
-    _FIELDS = ("service", "package", "functions", "tables", "queues", "streams", "pools")
-
-    def __init__(self, service: Service, package: str, functions: list[Any] | None = None,
-                 tables: list[Any] | None = None, queues: list[Any] | None = None, streams: list[Any] | None = None,
-                 pools: list[Any] | None = None) -> None:
-        self.service = service
-        self.package = package
-        self.functions: list[Any] = [] if functions is None else functions
-        self.tables: list[Any] = [] if tables is None else tables
-        self.queues: list[Any] = [] if queues is None else queues
-        self.streams: list[Any] = [] if streams is None else streams
-        self.pools: list[Any] = [] if pools is None else pools
-
-    def __repr__(self) -> str:
-        return f"App({', '.join(f'{name}={getattr(self, name)!r}' for name in self._FIELDS)})"
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self._FIELDS)
-
-    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
-
-    def function(self, name: str) -> Any:
-        for spec in self.functions:
-            if spec.name == name:
-                return spec
-        raise KeyError(name)
-
-    def effective_auth(self, spec: Any) -> Any:
-        """The route's own auth, else the service default; None means public."""
-        return spec.auth if spec.auth is not None else self.service.auth

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lambdakit.core.names import DeclarationError
+from lambdakit.core.paths import param_names
 from lambdakit.core.record import Record
 
 
@@ -137,13 +138,5 @@ class Route(Record):
 
     @property
     def path_params(self) -> tuple[str, ...]:
-        """The `{name}` (or greedy `{name+}`) parameters, as `re.findall(r"\\{([^}]+)\\}", path)` finds
-        them, without compiling a pattern at cold start."""
-        path, found, i = self.path, [], 0
-        while (i := path.find("{", i)) >= 0 and (j := path.find("}", i + 1)) >= 0:
-            if j > i + 1:
-                found.append(path[i + 1:j].rstrip("+"))
-                i = j + 1
-            else:
-                i += 1
-        return tuple(found)
+        """The `{name}` (or greedy `{name+}`) parameters' names, in order."""
+        return param_names(self.path)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambdakit.core.names import DeclarationError, camel
+from lambdakit.declare.app import App
 from lambdakit.declare.auth import IAM, Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.core.names import DeclarationError, camel
-from lambdakit.declare.service import App
 
 SIGV4 = "sigv4"
 API_KEY = "api_key"
@@ -106,8 +106,8 @@ def cache_key_parameters(app: App, spec: FunctionSpec) -> list[dict[str, Any]]:
 
 def problems(app: App) -> list[str]:
     """Auth and API-protection mistakes, each naming where and the fix; [] when the app is sound."""
-    from lambdakit.derive.cognito import scopes_used
     from lambdakit.core.authorizer_binding import plan
+    from lambdakit.derive.cognito import scopes_used
 
     out: list[str] = []
     for spec in app.functions:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lambdakit.declare.auth import Cognito, split_scope
 from lambdakit.core.names import camel
-from lambdakit.declare.service import App
+from lambdakit.declare.app import App
+from lambdakit.declare.auth import Cognito, split_scope
 
 ACCESS_TOKEN_MINUTES = 60
 REFRESH_TOKEN_DAYS = 30

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lambdakit.declare.functions import FunctionSpec
 from lambdakit.core.names import camel
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
-from lambdakit.declare.triggers import KinesisOptions
+from lambdakit.derive.plan import FunctionPlan, QueuePlan
 
 TABLE_READ = ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query",
               "dynamodb:Scan")
@@ -57,17 +56,8 @@ def arn(resource: Resource) -> str:
     return f"${{{resource.logical_id}.Arn}}"
 
 
-def failure_queue_id(spec: FunctionSpec) -> str:
-    """The SQS queue that receives a Kinesis consumer's records once its retries are spent."""
-    return camel(spec.name) + "FailureQueue"
-
-
-def idempotency_table_id(spec: FunctionSpec) -> str:
-    return camel(spec.name) + "IdempotencyTable"
-
-
-def log_group_id(spec: FunctionSpec) -> str:
-    return camel(spec.name) + "LogGroup"
+def _arn_of(logical_id: str) -> str:
+    return f"${{{logical_id}.Arn}}"
 
 
 def _data(verb: str, res: Resource) -> Statement:
@@ -84,25 +74,26 @@ def _data(verb: str, res: Resource) -> Statement:
     raise TypeError(res)
 
 
-def statements(spec: FunctionSpec) -> list[Statement]:
+def statements(fn: FunctionPlan) -> list[Statement]:
     """The function's whole policy, in a fixed order: its trigger, its data, then running it."""
     out: list[Statement] = []
-    if spec.source is not None:
-        if isinstance(spec.source, Queue):
-            out.append(Statement("ConsumeTriggerQueue", QUEUE_TRIGGER, (arn(spec.source),)))
+    spec = fn.spec
+    if fn.trigger is not None:
+        if isinstance(fn.trigger.source, QueuePlan):
+            out.append(Statement("ConsumeTriggerQueue", QUEUE_TRIGGER, (_arn_of(fn.trigger.source.logical_id),)))
         else:
-            out.append(Statement("ConsumeTriggerStream", STREAM_TRIGGER, (arn(spec.source),)))
-        if isinstance(spec.options, KinesisOptions):
-            out.append(Statement("SendFailedRecords", QUEUE_WRITE, (f"${{{failure_queue_id(spec)}.Arn}}",)))
-    if spec.idempotent:
-        out.append(Statement("Idempotency", IDEMPOTENCY, (table_arn(idempotency_table_id(spec)),)))
+            out.append(Statement("ConsumeTriggerStream", STREAM_TRIGGER, (_arn_of(fn.trigger.source.logical_id),)))
+    if fn.failure_queue is not None:
+        out.append(Statement("SendFailedRecords", QUEUE_WRITE, (_arn_of(fn.failure_queue.logical_id),)))
+    if fn.idempotency_table is not None:
+        out.append(Statement("Idempotency", IDEMPOTENCY, (table_arn(fn.idempotency_table.logical_id),)))
     out += [_data("Read", r) for r in spec.reads]
     out += [_data("Write", r) for r in spec.writes]
-    out.append(Statement("WriteOwnLogs", LOGS, (f"${{{log_group_id(spec)}.Arn}}",)))
+    out.append(Statement("WriteOwnLogs", LOGS, (_arn_of(fn.log_group_id),)))
     # X-Ray has no resource-level permissions: "*" is the only resource AWS accepts here.
     out.append(Statement("Tracing", TRACING, ("*",)))
     return out
 
 
-def policy_document(spec: FunctionSpec) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [s.render() for s in statements(spec)]}
+def policy_document(fn: FunctionPlan) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [s.render() for s in statements(fn)]}

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambdakit.core.names import camel
+from lambdakit.declare.app import App
 from lambdakit.declare.auth import IAM, Cognito
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.core.names import camel
-from lambdakit.declare.service import App
 from lambdakit.derive import authorizers
+from lambdakit.derive.plan import FunctionPlan, Plan
 from lambdakit.errors import error_body
 
 ERROR_SCHEMA = {
@@ -110,10 +111,11 @@ def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, A
     return integration
 
 
-def operation(app: App, spec: FunctionSpec) -> dict[str, Any]:
-    from lambdakit.derive.storage import method_responses, storage_integration
+def operation(app: App, fn: FunctionPlan) -> dict[str, Any]:
     from lambdakit.core.binding import http_plan
+    from lambdakit.derive.storage import method_responses, storage_integration
 
+    spec = fn.spec
     assert spec.route is not None
     params = _parameters(spec)
     op: dict[str, Any] = {"operationId": operation_id(spec), "parameters": params}
@@ -124,7 +126,7 @@ def operation(app: App, spec: FunctionSpec) -> dict[str, Any]:
     op["security"] = security(app, spec)
     if spec.storage_first:
         op["x-amazon-apigateway-request-validator"] = "body"
-        op["x-amazon-apigateway-integration"] = storage_integration(spec)
+        op["x-amazon-apigateway-integration"] = storage_integration(fn)
         op["responses"] = method_responses()  # every status the integration maps to needs its method response
     else:
         cache_keys = []
@@ -146,16 +148,19 @@ def _returns_none(spec: FunctionSpec) -> bool:
     return hints(spec.func).get("return", object) is type(None)
 
 
-def document(app: App) -> dict[str, Any]:
-    from lambdakit.derive.jsonschema import body_schema
+def document(plan: Plan) -> dict[str, Any]:
+    """The API Gateway body (OpenAPI 3.0 with API Gateway's extensions) of a plan's routes."""
     from lambdakit.core.binding import http_plan
+    from lambdakit.derive.jsonschema import body_schema
 
+    app = plan.app
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for spec in app.functions:
+    for fn in plan.functions:
+        spec = fn.spec
         if spec.kind != "http" or spec.route is None:
             continue
-        paths.setdefault(spec.route.path, {})[spec.route.method.lower()] = operation(app, spec)
+        paths.setdefault(spec.route.path, {})[spec.route.method.lower()] = operation(app, fn)
         body = http_plan(spec.func, spec.route.path_params, spec.where).body
         if body is not None:
             schemas[model_name(spec)] = body_schema(body.model)

@@ -1,30 +1,24 @@
 """Storage first: API Gateway writes the body straight into SQS or Kinesis; a consumer drains it.
 
-Everything a queue or stream needs lives here: the gateway's service
+The template fragments of storage first live here: the gateway's service
 integration and the role it assumes, the queue and its dead-letter queue, the
 stream and its failure queue, the consumer's event source, the idempotency
-table, the build checks that keep a valid body storable, and the names the
-local emulator gives these resources.
+table, and the build checks that keep a valid body storable. What each
+resource is called and how it is configured is decided in `derive.plan`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from lambdakit.core.names import DeclarationError
+from lambdakit.declare.app import App
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.core.names import DeclarationError, camel
 from lambdakit.declare.resources import Queue, Stream
-from lambdakit.declare.service import App
 from lambdakit.declare.triggers import KinesisOptions, SqsOptions
 from lambdakit.derive import iam
+from lambdakit.derive.plan import KEEP_FAILED_SECONDS, FunctionPlan, QueuePlan, StreamPlan, TablePlan
 from lambdakit.derive.skips import QUEUE_SKIPS, TABLE_SKIPS, skips
-
-VISIBILITY_FACTOR = 6  # AWS's advice: visibility timeout >= 6x the function timeout (+ the batching window)
-
-
-def ingest_role_id(spec: FunctionSpec) -> str:
-    return camel(spec.name) + "IngestRole"
 
 
 def _error(code: str, message: str) -> str:
@@ -61,10 +55,11 @@ def method_responses() -> dict[str, Any]:
     }
 
 
-def storage_integration(spec: FunctionSpec) -> dict[str, Any]:
+def storage_integration(fn: FunctionPlan) -> dict[str, Any]:
     """The `aws` integration that stores the validated body; no Lambda runs on this path."""
+    spec = fn.spec
     source = spec.source
-    credentials = {"Fn::Sub": f"${{{ingest_role_id(spec)}.Arn}}"}
+    credentials = {"Fn::Sub": f"${{{fn.ingest_role_id}.Arn}}"}
     if isinstance(source, Queue):
         assert isinstance(spec.options, SqsOptions)
         # The request id rides along as the `lk-id` attribute: the consumer's idempotency key, kept by redrives.
@@ -110,9 +105,9 @@ def storage_integration(spec: FunctionSpec) -> dict[str, Any]:
     }
 
 
-def ingest_role(spec: FunctionSpec) -> dict[str, Any]:
+def ingest_role(fn: FunctionPlan) -> dict[str, Any]:
     """The role API Gateway assumes to store one route's requests: one action, one resource."""
-    source = spec.source
+    source = fn.spec.source
     assert source is not None
     actions = iam.QUEUE_WRITE if isinstance(source, Queue) else ("kinesis:PutRecord",)
     return {
@@ -132,22 +127,16 @@ def _trust(*services: str) -> dict[str, Any]:
         "Action": "sts:AssumeRole"}]}
 
 
-def visibility_timeout(consumer_timeout: int | None, window: int = 0) -> int:
-    """Long enough that a message is not redelivered while a (retried) batch still holds it."""
-    if not consumer_timeout:
-        return 30
-    return min(max(30, VISIBILITY_FACTOR * consumer_timeout + window), 43200)
-
-
-def queue_resources(queue: Queue, consumer_timeout: int | None, window: int = 0) -> dict[str, Any]:
+def queue_resources(queue: QueuePlan) -> dict[str, Any]:
     """The queue (encrypted, redriving to its DLQ after max_receive) and its dead-letter queue."""
+    assert queue.dead_letter is not None
     fifo = {"FifoQueue": True, "ContentBasedDeduplication": True} if queue.fifo else {}
-    visibility = visibility_timeout(consumer_timeout, window)
+    dead_letter = queue.dead_letter.logical_id
     return {
-        queue.dlq_logical_id: {
+        dead_letter: {
             "Type": "AWS::SQS::Queue",
             "Metadata": skips(QUEUE_SKIPS),
-            "Properties": {**fifo, "SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600},
+            "Properties": {**fifo, "SqsManagedSseEnabled": True, "MessageRetentionPeriod": KEEP_FAILED_SECONDS},
         },
         queue.logical_id: {
             "Type": "AWS::SQS::Queue",
@@ -155,16 +144,16 @@ def queue_resources(queue: Queue, consumer_timeout: int | None, window: int = 0)
             "Properties": {
                 **fifo,
                 "SqsManagedSseEnabled": True,
-                "VisibilityTimeout": visibility,
-                "MessageRetentionPeriod": queue.retention_days * 86400,
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [queue.dlq_logical_id, "Arn"]},
+                "VisibilityTimeout": queue.visibility_timeout,
+                "MessageRetentionPeriod": queue.retention_seconds,
+                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dead_letter, "Arn"]},
                                   "maxReceiveCount": queue.max_receive},
             },
         },
     }
 
 
-def stream_resource(stream: Stream) -> dict[str, Any]:
+def stream_resource(stream: StreamPlan) -> dict[str, Any]:
     return {stream.logical_id: {
         "Type": "AWS::Kinesis::Stream",
         "Properties": {
@@ -175,36 +164,36 @@ def stream_resource(stream: Stream) -> dict[str, Any]:
     }}
 
 
-def failure_queue(spec: FunctionSpec) -> dict[str, Any]:
+def failure_queue(queue: QueuePlan) -> dict[str, Any]:
     """Where a Kinesis consumer's records go once retries or their age run out: nothing is lost."""
-    return {iam.failure_queue_id(spec): {
+    return {queue.logical_id: {
         "Type": "AWS::SQS::Queue",
         "Metadata": skips(QUEUE_SKIPS),
-        "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600},
+        "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": queue.retention_seconds},
     }}
 
 
-def idempotency_table(spec: FunctionSpec) -> dict[str, Any]:
+def idempotency_table(table: TablePlan) -> dict[str, Any]:
     """Powertools' record table: key `id`, records expire through the `expiration` TTL attribute."""
-    return {iam.idempotency_table_id(spec): {
+    return {table.logical_id: {
         "Type": "AWS::DynamoDB::Table",
         "Metadata": skips(TABLE_SKIPS),
         "Properties": {
             "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
-            "TimeToLiveSpecification": {"AttributeName": "expiration", "Enabled": True},
+            "AttributeDefinitions": table.attribute_definitions(),
+            "KeySchema": table.key_schema(),
+            "TimeToLiveSpecification": {"AttributeName": table.ttl, "Enabled": True},
             "SSESpecification": {"SSEEnabled": True},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         },
     }}
 
 
-def event_source(spec: FunctionSpec) -> dict[str, Any]:
+def event_source(fn: FunctionPlan) -> dict[str, Any]:
     """The SAM event that attaches a consumer, reporting failures per record."""
-    opts = spec.options
-    source = spec.source
-    assert source is not None
+    assert fn.trigger is not None
+    opts = fn.trigger.options
+    source = fn.trigger.source
     if isinstance(opts, SqsOptions):
         props: dict[str, Any] = {
             "Queue": {"Fn::GetAtt": [source.logical_id, "Arn"]},
@@ -216,7 +205,7 @@ def event_source(spec: FunctionSpec) -> dict[str, Any]:
         if opts.max_concurrency:
             props["ScalingConfig"] = {"MaximumConcurrency": opts.max_concurrency}
         return {"Queue": {"Type": "SQS", "Properties": props}}
-    assert isinstance(opts, KinesisOptions)
+    assert isinstance(opts, KinesisOptions) and fn.failure_queue is not None
     props = {
         "Stream": {"Fn::GetAtt": [source.logical_id, "Arn"]},
         # TRIM_HORIZON by default: records written before the mapping was enabled are read too, not skipped.
@@ -227,7 +216,7 @@ def event_source(spec: FunctionSpec) -> dict[str, Any]:
         "MaximumRecordAgeInSeconds": opts.max_age,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
         "DestinationConfig": {"OnFailure": {"Type": "SQS",
-                                            "Destination": {"Fn::GetAtt": [iam.failure_queue_id(spec), "Arn"]}}},
+                                            "Destination": {"Fn::GetAtt": [fn.failure_queue.logical_id, "Arn"]}}},
     }
     if opts.window:
         props["MaximumBatchingWindowInSeconds"] = opts.window
@@ -239,8 +228,8 @@ def event_source(spec: FunctionSpec) -> dict[str, Any]:
 
 def _key_field_problem(spec: FunctionSpec, option: str, field: str) -> str | None:
     """A field the gateway reads from the body to route the message must always be there as a string."""
-    from lambdakit.derive.jsonschema import body_schema
     from lambdakit.core.binding import http_plan, is_model
+    from lambdakit.derive.jsonschema import body_schema
 
     assert spec.route is not None
     body = http_plan(spec.func, spec.route.path_params, spec.where).body
@@ -289,64 +278,3 @@ def check(app: App) -> list[str]:
             if problem:
                 problems.append(problem)
     return problems
-
-
-# -- local names: what `lambdakit local` and tests create, and the runtime finds by default ---------------
-
-
-@dataclass(frozen=True)
-class LocalQueue:
-    """A queue to create locally, with the attributes the template gives it."""
-
-    name: str
-    fifo: bool
-    dead_letter: str | None
-    max_receive: int
-    visibility: int
-
-
-def local_queue_name(queue: Queue) -> str:
-    """The runtime's fallback for a queue's physical name (`lambdakit.runtime.data.queue_url`)."""
-    return queue.name + (".fifo" if queue.fifo else "")
-
-
-def local_dlq_name(queue: Queue) -> str:
-    return queue.name + "-dlq" + (".fifo" if queue.fifo else "")
-
-
-def local_failure_queue_name(spec: FunctionSpec) -> str:
-    return spec.name + "-failures"
-
-
-def _queues(app: App) -> list[tuple[Queue, FunctionSpec | None]]:
-    consumers = {id(s.source): s for s in app.functions if s.source is not None}
-    queues = list(app.queues) + [s.source for s in app.functions if s.storage_first and isinstance(s.source, Queue)]
-    return [(q, consumers.get(id(q))) for q in queues]
-
-
-def local_queues(app: App) -> list[LocalQueue]:
-    """Every queue of the app (declared or storage-first) with its DLQ, then each Kinesis consumer's failure queue."""
-    out = []
-    for queue, consumer in _queues(app):
-        window = consumer.options.window if consumer is not None and consumer.options is not None else 0
-        out.append(LocalQueue(local_queue_name(queue), queue.fifo, local_dlq_name(queue), queue.max_receive,
-                              visibility_timeout(consumer.timeout if consumer else None, window)))
-    for spec in app.functions:
-        if isinstance(spec.options, KinesisOptions):
-            out.append(LocalQueue(local_failure_queue_name(spec), False, None, 0, 30))
-    return out
-
-
-def local_streams(app: App) -> list[str]:
-    return [s.name for s in app.streams] + [s.source.name for s in app.functions
-                                            if s.storage_first and isinstance(s.source, Stream)]
-
-
-def local_tables(app: App) -> list[dict[str, Any]]:
-    """`dynamodb.create_table` arguments for the tables lambdakit adds itself: each idempotent consumer's."""
-    from lambdakit.runtime.idempotency import local_table_name
-
-    return [{"TableName": local_table_name(spec.name), "BillingMode": "PAY_PER_REQUEST",
-             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
-             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}]}
-            for spec in app.functions if spec.idempotent]

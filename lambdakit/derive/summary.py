@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from lambdakit.declare.app import App
 from lambdakit.declare.auth import describe
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue
-from lambdakit.declare.service import App
 
 
 def trigger(spec: FunctionSpec) -> str:

@@ -1,38 +1,24 @@
-"""The SAM template of a service: a pure function of its `App`, deterministic to the byte."""
+"""The SAM template of a service: a rendering of its resource plan, deterministic to the byte."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lambdakit.declare.auth import Cognito
-from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.resources import Queue, Stream, Table
-from lambdakit.declare.service import App
-from lambdakit.declare.triggers import KinesisOptions
+from lambdakit.core.paths import execute_api_glob
+from lambdakit.declare.app import App
 from lambdakit.derive import iam, openapi, storage
 from lambdakit.derive.authorizers import authorizer_id, used_auth
+from lambdakit.derive.plan import FunctionPlan, Plan, TablePlan, plan_of
 from lambdakit.derive.skips import API_SKIPS, FUNCTION_SKIPS, LOG_SKIPS, TABLE_SKIPS, skips
 
 HANDLER = "lambdakit.entry.handler"
 API_ID = "Api"
 
-def _table(table: Table) -> dict[str, Any]:
-    attrs: dict[str, str] = {}
-
-    def key_schema(partition: tuple[str, str], sort: tuple[str, str] | None) -> list[dict[str, str]]:
-        schema = [{"AttributeName": partition[0], "KeyType": "HASH"}]
-        attrs[partition[0]] = partition[1]
-        if sort:
-            schema.append({"AttributeName": sort[0], "KeyType": "RANGE"})
-            attrs[sort[0]] = sort[1]
-        return schema
-
-    props: dict[str, Any] = {"BillingMode": "PAY_PER_REQUEST", "KeySchema": key_schema(table.key, table.sort_key)}
+def _table(table: TablePlan) -> dict[str, Any]:
+    props: dict[str, Any] = {"BillingMode": "PAY_PER_REQUEST", "KeySchema": table.key_schema()}
     if table.indexes:
-        props["GlobalSecondaryIndexes"] = [
-            {"IndexName": name, "KeySchema": key_schema(*keys), "Projection": {"ProjectionType": "ALL"}}
-            for name, keys in table.indexes.items()]
-    props["AttributeDefinitions"] = [{"AttributeName": n, "AttributeType": t} for n, t in attrs.items()]
+        props["GlobalSecondaryIndexes"] = table.global_secondary_indexes()
+    props["AttributeDefinitions"] = table.attribute_definitions()
     props["SSESpecification"] = {"SSEEnabled": True}
     props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
     if table.ttl:
@@ -41,51 +27,31 @@ def _table(table: Table) -> dict[str, Any]:
             "Metadata": skips(TABLE_SKIPS), "Properties": props}
 
 
-def _pool(app: App, pool: Cognito) -> dict[str, Any]:
-    from lambdakit.derive.cognito import pool_resources, scopes_used
-
-    return pool_resources(pool, scopes_used(app, pool))
-
-
-def environment(app: App, spec: FunctionSpec) -> dict[str, Any]:
-    """The variables the runtime reads: which function to run and each resource's physical name."""
-    env: dict[str, Any] = {"LAMBDAKIT_FUNCTION": spec.target, "POWERTOOLS_SERVICE_NAME": app.service.name}
-    for res in spec.resources:
-        env[res.env] = {"Ref": res.logical_id}
-    if spec.idempotent:
-        env["LK_IDEMPOTENCY_TABLE"] = {"Ref": iam.idempotency_table_id(spec)}
-    return env
-
-
-def _function(app: App, spec: FunctionSpec, code_uri: str) -> dict[str, Any]:
+def _function(app: App, fn: FunctionPlan, code_uri: str) -> dict[str, Any]:
     props: dict[str, Any] = {
         "CodeUri": code_uri,
         "Handler": HANDLER,
         "Runtime": app.service.runtime,
-        "Architectures": ["arm64"],
-        "MemorySize": spec.memory,
-        "Timeout": spec.timeout,
-        "Role": {"Fn::GetAtt": [role_id(spec), "Arn"]},
+        "Architectures": [app.service.architecture],
+        "MemorySize": fn.memory,
+        "Timeout": fn.timeout,
+        "Role": {"Fn::GetAtt": [fn.role_id, "Arn"]},
         "Tracing": "Active",
-        "LoggingConfig": {"LogGroup": {"Ref": iam.log_group_id(spec)}, "LogFormat": "JSON"},
-        "Environment": {"Variables": environment(app, spec)},
+        "LoggingConfig": {"LogGroup": {"Ref": fn.log_group_id}, "LogFormat": "JSON"},
+        "Environment": {"Variables": dict(fn.environment)},
     }
-    if spec.source is not None:
-        props["Events"] = storage.event_source(spec)
+    if fn.trigger is not None:
+        props["Events"] = storage.event_source(fn)
     return {"Type": "AWS::Serverless::Function", "Metadata": skips(FUNCTION_SKIPS), "Properties": props}
 
 
-def role_id(spec: FunctionSpec) -> str:
-    return spec.logical_id.removesuffix("Function") + "Role"
-
-
-def _role(spec: FunctionSpec) -> dict[str, Any]:
+def _role(fn: FunctionPlan) -> dict[str, Any]:
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
-            "Policies": [{"PolicyName": spec.name, "PolicyDocument": iam.policy_document(spec)}],
+            "Policies": [{"PolicyName": fn.name, "PolicyDocument": iam.policy_document(fn)}],
         },
     }
 
@@ -95,20 +61,14 @@ def _log_group(app: App) -> dict[str, Any]:
             "Properties": {"RetentionInDays": app.service.log_retention_days}}
 
 
-def _invoke_permission(spec: FunctionSpec, source_arn: str) -> dict[str, Any]:
+def _invoke_permission(fn: FunctionPlan, source_arn: str) -> dict[str, Any]:
     return {"Type": "AWS::Lambda::Permission", "Properties": {
         "Action": "lambda:InvokeFunction",
-        "FunctionName": {"Fn::GetAtt": [spec.logical_id, "Arn"]},
+        "FunctionName": {"Fn::GetAtt": [fn.logical_id, "Arn"]},
         "Principal": "apigateway.amazonaws.com",
         "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
                                  f"${{{API_ID}}}/{source_arn}"},
     }}
-
-
-def _execute_path(path: str) -> str:
-    import re
-
-    return re.sub(r"\{[^}]+\}", "*", path)
 
 
 def resource_path(path: str) -> str:
@@ -179,14 +139,14 @@ def usage_plans(app: App) -> dict[str, Any]:
     return out
 
 
-def _api(app: App) -> dict[str, Any]:
+def _api(app: App, plan: Plan) -> dict[str, Any]:
     props: dict[str, Any] = {
         "Name": {"Fn::Sub": "${AWS::StackName}"},
         "StageName": app.service.stage,
         "OpenApiVersion": "3.0.1",
         "EndpointConfiguration": {"Type": "REGIONAL"},
         "TracingEnabled": True,
-        "DefinitionBody": openapi.document(app),
+        "DefinitionBody": openapi.document(plan),
         "MethodSettings": _method_settings(app),
     }
     if _caches(app):
@@ -197,56 +157,53 @@ def _api(app: App) -> dict[str, Any]:
 
 def build_template(app: App, code_uri: str = "src") -> dict[str, Any]:
     """The whole SAM template; the same App always gives the same dict, in the same order."""
+    return render(plan_of(app), code_uri)
+
+
+def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
+    """The SAM template of a plan."""
+    from lambdakit.derive.cognito import pool_outputs, pool_resources, scopes_used
+
+    app = plan.app
     resources: dict[str, Any] = {}
     outputs: dict[str, Any] = {}
-    for table in app.tables:
+    for table in plan.tables:
         resources[table.logical_id] = _table(table)
-    consumers = {id(s.source): s for s in app.functions if s.source is not None}
-    queues: list[Queue] = list(app.queues) + [s.source for s in app.functions
-                                              if s.kind == "http" and isinstance(s.source, Queue)]
-    streams: list[Stream] = list(app.streams) + [s.source for s in app.functions
-                                                 if s.kind == "http" and isinstance(s.source, Stream)]
-    for queue in queues:
-        consumer = consumers.get(id(queue))
-        window = consumer.options.window if consumer is not None and consumer.options is not None else 0
-        resources.update(storage.queue_resources(queue, consumer.timeout if consumer else None, window))
-    for stream in streams:
+    for queue in plan.queues:
+        resources.update(storage.queue_resources(queue))
+    for stream in plan.streams:
         resources.update(storage.stream_resource(stream))
-    for pool in app.pools:
-        if pool.arn is None:
-            resources.update(_pool(app, pool))
-    http = [s for s in app.functions if s.kind == "http"]
+    for pool in plan.pools:
+        resources.update(pool_resources(pool, scopes_used(app, pool)))
     authorizers_in_use = used_auth(app)
-    for spec in app.functions:
-        resources[iam.log_group_id(spec)] = _log_group(app)
-        resources[role_id(spec)] = _role(spec)
-        resources[spec.logical_id] = _function(app, spec, code_uri)
-        if spec.kind == "http" and spec.route is not None and not spec.storage_first:
-            resources[spec.logical_id.removesuffix("Function") + "Permission"] = _invoke_permission(
-                spec, f"*/{spec.route.method}{_execute_path(spec.route.path)}")
+    for fn in plan.functions:
+        spec = fn.spec
+        resources[fn.log_group_id] = _log_group(app)
+        resources[fn.role_id] = _role(fn)
+        resources[fn.logical_id] = _function(app, fn, code_uri)
+        if fn.permission_id is not None and spec.route is not None:
+            resources[fn.permission_id] = _invoke_permission(
+                fn, f"*/{spec.route.method}{execute_api_glob(spec.route.path)}")
         if spec.kind == "authorizer" and spec in authorizers_in_use:
-            resources[authorizer_id(spec) + "Permission"] = _invoke_permission(spec, "authorizers/*")
-        if spec.storage_first:
-            resources[storage.ingest_role_id(spec)] = storage.ingest_role(spec)
-        if isinstance(spec.options, KinesisOptions):
-            resources.update(storage.failure_queue(spec))
-        if spec.idempotent:
-            resources.update(storage.idempotency_table(spec))
-    if http:
-        resources[API_ID] = _api(app)
+            resources[authorizer_id(spec) + "Permission"] = _invoke_permission(fn, "authorizers/*")
+        if fn.ingest_role_id is not None:
+            resources[fn.ingest_role_id] = storage.ingest_role(fn)
+        if fn.failure_queue is not None:
+            resources.update(storage.failure_queue(fn.failure_queue))
+        if fn.idempotency_table is not None:
+            resources.update(storage.idempotency_table(fn.idempotency_table))
+    if any(fn.spec.kind == "http" for fn in plan.functions):
+        resources[API_ID] = _api(app, plan)
         resources.update(usage_plans(app))
         outputs["ApiUrl"] = {"Description": "Base URL of the REST API",
                              "Value": {"Fn::Sub": f"https://${{{API_ID}}}.execute-api.${{AWS::Region}}."
                                                   f"${{AWS::URLSuffix}}/{app.service.stage}/"}}
         outputs["ApiId"] = {"Value": {"Ref": API_ID}}
-    for pool in app.pools:
-        if pool.arn is None:
-            from lambdakit.derive.cognito import pool_outputs, scopes_used
-
-            outputs.update(pool_outputs(pool, scopes_used(app, pool)))
-    for res in [*app.tables, *streams]:
-        outputs[res.logical_id + "Name"] = {"Value": {"Ref": res.logical_id}}
-    for queue in queues:  # a queue's Ref is its URL
+    for pool in plan.pools:
+        outputs.update(pool_outputs(pool, scopes_used(app, pool)))
+    for named in [*plan.tables, *plan.streams]:
+        outputs[named.logical_id + "Name"] = {"Value": {"Ref": named.logical_id}}
+    for queue in plan.queues:  # a queue's Ref is its URL
         outputs[queue.logical_id + "Url"] = {"Value": {"Ref": queue.logical_id}}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
@@ -255,5 +212,3 @@ def build_template(app: App, code_uri: str = "src") -> dict[str, Any]:
         "Resources": resources,
         "Outputs": outputs,
     }
-
-

@@ -21,10 +21,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
-from lambdakit.declare.service import App
 from lambdakit.declare.triggers import KinesisOptions
 from lambdakit.derive import iam
 from lambdakit.derive.storage import local_dlq_name, local_failure_queue_name, local_queue_name, visibility_timeout

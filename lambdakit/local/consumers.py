@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from lambdakit.declare.app import App
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue, Stream
-from lambdakit.declare.service import App
 from lambdakit.declare.triggers import KinesisOptions, SqsOptions
 from lambdakit.derive import iam
 from lambdakit.local.backend import Backend

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
-from lambdakit.declare.service import App
 from lambdakit.local.backend import DEMO_PASSWORD, Backend, declared_by
 from lambdakit.local.consumers import Consumers
 from lambdakit.local.gateway import Gateway

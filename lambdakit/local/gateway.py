@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lambdakit.declare.app import App
 from lambdakit.declare.auth import IAM, Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.service import App
 from lambdakit.errors import error_body
 from lambdakit.local.auth import AuthorizerCache, CognitoVerifier, Refusal, verify_sigv4
 from lambdakit.local.backend import Backend
@@ -276,8 +276,8 @@ class Gateway:
     def _validator(self, spec: FunctionSpec) -> Any:
         found = self._validators.get(id(spec))
         if found is None:
-            from lambdakit.local.validation import validator
             from lambdakit.core.binding import http_plan
+            from lambdakit.local.validation import validator
 
             assert spec.route is not None
             body = http_plan(spec.func, spec.route.path_params, spec.where).body

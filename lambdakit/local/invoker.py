@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from lambdakit.declare.app import App
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.service import App
 from lambdakit.local import iam_guard
 from lambdakit.local.backend import Backend
 from lambdakit.local.iam_guard import Policy

@@ -15,6 +15,7 @@ from typing import Any
 from lambdakit.core.authorizer_binding import gateway_identity_source
 from lambdakit.runtime.authorizer import ACTION, UNAUTHORIZED, Handler, lookup, make_handler, source_value
 
+
 def method_arn(method: str, path: str, *, api_id: str = "local", stage: str = "api", region: str = "us-east-1",
                account: str = "123456789012") -> str:
     """The methodArn API Gateway sends for a request: `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/GET/a/b`."""

@@ -12,6 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from lambdakit.core.names import queue_name
 from lambdakit.runtime.aws import client, resource
 
 _queue_urls: dict[str, str] = {}
@@ -139,7 +140,7 @@ def queue_url(queue: Any) -> str:
         return env
     url = _queue_urls.get(queue.name)
     if url is None:
-        name = queue.name + (".fifo" if queue.fifo else "")
+        name = queue_name(queue.name, queue.fifo)
         url = _queue_urls[queue.name] = client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
     return url
 

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lambdakit.errors import HTTPError, error_body
 from lambdakit.core.binding import Param, http_plan, is_model
+from lambdakit.errors import HTTPError, error_body
 
 if TYPE_CHECKING:  # lk.Identity, lk.Request and lk.Response load when a function uses them
     from lambdakit.identity import Identity, Request

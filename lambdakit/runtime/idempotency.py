@@ -19,18 +19,15 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from lambdakit.core.names import idempotency_table_name
+
 TABLE_ENV = "LK_IDEMPOTENCY_TABLE"
 ID_ATTRIBUTE = "lk-id"  # an SQS message attribute naming the message across redrives
-LOCAL_SUFFIX = "-idempotency"
-
-
-def local_table_name(function: str) -> str:
-    """The table's name where no template named it (tests, `lambdakit local`): `<function>-idempotency`."""
-    return function + LOCAL_SUFFIX
 
 
 def table_name(function: str) -> str:
-    return os.environ.get(TABLE_ENV) or local_table_name(function)
+    """The table the template names, else the one the local backend created."""
+    return os.environ.get(TABLE_ENV) or idempotency_table_name(function)
 
 
 def record_key(source: str, record_id: str, body: bytes) -> dict[str, str]:

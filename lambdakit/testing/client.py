@@ -16,9 +16,10 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from lambdakit.declare.app import App
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue, Resource, Stream
-from lambdakit.declare.service import App, Service
+from lambdakit.declare.service import Service
 from lambdakit.local.backend import DEMO_PASSWORD, DEMO_USER, Backend
 from lambdakit.local.consumers import Drained
 from lambdakit.local.emulator import Emulator
