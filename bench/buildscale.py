@@ -23,7 +23,7 @@ from bench.common import median, ratio, table
 
 SIZES = (10, 100, 500, 1000)  # 500: the slopes 100->500 and 500->1000 tell linear from quadratic
 
-_MODELS = '''\
+_MODELS = """\
 from pydantic import BaseModel, Field
 
 
@@ -35,9 +35,9 @@ class NewThing(BaseModel):
 
 class Thing(NewThing):
     thing_id: str
-'''
+"""
 
-_MODULE = '''\
+_MODULE = """\
 import lambdakit as lk
 
 from . import users
@@ -45,36 +45,36 @@ from .models import NewThing, Thing
 
 things = lk.Table("t{k}", key="thing_id", indexes={{"by_name": "name"}})
 events = lk.Queue("q{k}")
-'''
+"""
 
 _FUNCTIONS = {
-    0: '''
+    0: """
 @lk.route("GET", "/m{k}/f{i}/{{thing_id}}", reads=[things])
 def m{k}_f{i}(thing_id: str) -> Thing:
     return Thing(**(things.get(thing_id=thing_id) or {{}}))
-''',
-    4: '''
+""",
+    4: """
 @lk.route("POST", "/m{k}/f{i}", writes=[things, events], auth=users, status=201)
 def m{k}_f{i}(body: NewThing, identity: lk.Identity) -> Thing:
     thing = Thing(thing_id=lk.new_id(), **body.model_dump())
     things.put(thing.model_dump())
     return thing
-''',
-    7: '''
+""",
+    7: """
 @lk.route("PUT", "/m{k}/f{i}/{{thing_id}}", writes=[things], auth=users)
 def m{k}_f{i}(thing_id: str, body: NewThing) -> Thing:
     return Thing(thing_id=thing_id, **body.model_dump())
-''',
-    8: '''
+""",
+    8: """
 @lk.route("GET", "/m{k}/f{i}", reads=[things])
 def m{k}_f{i}(name: str, limit: int = 10) -> list[dict]:
     return things.query(index="by_name", limit=limit, name=name)
-''',
-    9: '''
+""",
+    9: """
 @lk.consume(events, writes=[things])
 def m{k}_f{i}(message: dict) -> None:
     things.put(message)
-''',
+""",
 }
 
 
@@ -88,7 +88,8 @@ def generate(root: Path, size: int) -> str:
     pkg = root / name
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text(
-        f'import lambdakit as lk\n\nservice = lk.Service("svc{size}")\nusers = lk.Cognito("users{size}")\n')
+        f'import lambdakit as lk\n\nservice = lk.Service("svc{size}")\nusers = lk.Cognito("users{size}")\n'
+    )
     (pkg / "models.py").write_text(_MODELS)
     for k in range((size + 9) // 10):
         count = min(10, size - 10 * k)
@@ -134,8 +135,14 @@ def _env() -> dict[str, str]:
 
 
 def probe(root: Path, package: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, "-c", PROBE.format(package=package, out=str(root / "out" / package))],
-                         cwd=root, env=_env(), capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(package=package, out=str(root / "out" / package))],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(out.stderr)
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -148,8 +155,14 @@ def cli(root: Path, package: str) -> dict[str, float]:
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "lambdakit.cli"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    out = subprocess.run([*cmd, "build", package, "--out", str(root / "cli" / package)], cwd=root, env=_env(),
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [*cmd, "build", package, "--out", str(root / "cli" / package)],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - start
     if out.returncode != 0:
         raise RuntimeError(out.stderr or out.stdout)
@@ -165,7 +178,7 @@ def run(rounds: int) -> dict[str, Any]:
         probes: dict[int, list[dict[str, Any]]] = {size: [] for size in SIZES}
         clis: dict[int, list[dict[str, float]]] = {size: [] for size in SIZES}
         for r in range(rounds):
-            for size in SIZES[r % len(SIZES):] + SIZES[: r % len(SIZES)]:
+            for size in SIZES[r % len(SIZES) :] + SIZES[: r % len(SIZES)]:
                 probes[size].append(probe(root, packages[size]))
                 clis[size].append(cli(root, packages[size]))
                 shutil.rmtree(root / "out", ignore_errors=True)
@@ -196,20 +209,44 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
         figures[f"growth MB {size}"] = grown
         for name, value in phase.items():
             figures[f"{name} {size}"] = value
-        rows.append([size, f"{wall:.2f} s", f"{total:.2f} s", f"{total / size * 1e3:.2f} ms",
-                     f"{phase['discover']:.2f} s", f"{phase['template']:.2f} s", f"{phase['yaml']:.2f} s",
-                     f"{phase['compile']:.2f} s", f"{phase['build']:.2f} s", f"{peak:.0f} MB", f"{grown:.1f} MB"])
-    header = ["functions", "`lambdakit build` (wall)", "discover + build() (CPU)", "per function", "discover",
-              "template", "YAML", "compile", "build(): template, YAML, compile, copy, write", "peak RSS",
-              "RSS growth"]
+        rows.append(
+            [
+                size,
+                f"{wall:.2f} s",
+                f"{total:.2f} s",
+                f"{total / size * 1e3:.2f} ms",
+                f"{phase['discover']:.2f} s",
+                f"{phase['template']:.2f} s",
+                f"{phase['yaml']:.2f} s",
+                f"{phase['compile']:.2f} s",
+                f"{phase['build']:.2f} s",
+                f"{peak:.0f} MB",
+                f"{grown:.1f} MB",
+            ]
+        )
+    header = [
+        "functions",
+        "`lambdakit build` (wall)",
+        "discover + build() (CPU)",
+        "per function",
+        "discover",
+        "template",
+        "YAML",
+        "compile",
+        "build(): template, YAML, compile, copy, write",
+        "peak RSS",
+        "RSS growth",
+    ]
     text = table(header, rows)
     slopes = {(a, b): (totals[b] - totals[a]) / (b - a) for a, b in pairwise(SIZES)}
     figures["linearity"] = slopes[(500, 1000)] / slopes[(100, 500)]
     for (a, b), slope in slopes.items():
         figures[f"slope {a}-{b} ms"] = slope * 1e3
-    text += ("\n\nMarginal cost per function (CPU): "
-             + ", ".join(f"{slope * 1e3:.2f} ms from {a} to {b}" for (a, b), slope in slopes.items())
-             + f"; from 500 to 1000 against from 100 to 500: {ratio(slopes[(500, 1000)], slopes[(100, 500)])}"
-             " (1.00x is linear; a quadratic cost would give about 2.5x). From 10 to 100 the difference is"
-             " within the fixed cost's noise.")
+    text += (
+        "\n\nMarginal cost per function (CPU): "
+        + ", ".join(f"{slope * 1e3:.2f} ms from {a} to {b}" for (a, b), slope in slopes.items())
+        + f"; from 500 to 1000 against from 100 to 500: {ratio(slopes[(500, 1000)], slopes[(100, 500)])}"
+        " (1.00x is linear; a quadratic cost would give about 2.5x). From 10 to 100 the difference is"
+        " within the fixed cost's noise."
+    )
     return text, figures

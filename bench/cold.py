@@ -97,8 +97,9 @@ def make_artifact(dest: Path, compiled: bool) -> Path:
 
 def _env(prefix: Path | None, boto3: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LAMBDAKIT", "BENCH"))}
-    env.update(PYTHONDONTWRITEBYTECODE="1", LAMBDAKIT_FUNCTION="bench.apps.lk_app:create",
-               AWS_DEFAULT_REGION="eu-west-1")
+    env.update(
+        PYTHONDONTWRITEBYTECODE="1", LAMBDAKIT_FUNCTION="bench.apps.lk_app:create", AWS_DEFAULT_REGION="eu-west-1"
+    )
     if prefix is not None:  # Python looks for every .pyc there: only the standard library's are
         env["PYTHONPYCACHEPREFIX"] = str(prefix)
     if boto3:
@@ -112,8 +113,14 @@ def stdlib_only_cache(prefix: Path, artifact: Path) -> Path:
     env = _env(prefix, boto3=True)
     del env["PYTHONDONTWRITEBYTECODE"]
     for code in IMPORTS.values():
-        subprocess.run([sys.executable, "-c", PROBE.format(preload="", imports=code)], cwd=artifact, env=env,
-                       capture_output=True, text=True, check=True)
+        subprocess.run(
+            [sys.executable, "-c", PROBE.format(preload="", imports=code)],
+            cwd=artifact,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
     keep = prefix / stdlib.relative_to(stdlib.anchor)
     kept = prefix.parent / (prefix.name + "-stdlib")
@@ -146,8 +153,9 @@ def sample(artifact: Path, variant: str, boto3: bool, prefix: Path | None) -> di
         code = PROBE.format(preload="", imports=IMPORTS[variant])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code], cwd=artifact, env=_env(prefix, boto3),
-                         capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=artifact, env=_env(prefix, boto3), capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
@@ -168,8 +176,14 @@ def import_profile(artifact: Path, prefix: Path | None, runs: int) -> dict[str, 
     code = PRELOAD + "import lambdakit.entry\n"
     times: dict[str, list[float]] = {}
     for _ in range(runs):
-        err = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=artifact,
-                             env=_env(prefix, False), capture_output=True, text=True, check=True).stderr
+        err = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            cwd=artifact,
+            env=_env(prefix, False),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stderr
         for line in err.splitlines():
             m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|\s*(\S+)", line)
             if m and m[3].startswith("lambdakit"):
@@ -184,18 +198,21 @@ def run(samples: int) -> dict[str, Any]:
         source, compiled = make_artifact(tmp / "source", False), make_artifact(tmp / "compiled", True)
         stdlib = stdlib_only_cache(tmp / "pycache", source)
         prefixes = {False: stdlib, True: with_artifact_bytecode(stdlib, compiled, tmp / "pycache-artifact")}
-        where = {mode: (compiled if artifact_pyc else source, None if deps_pyc else prefixes[artifact_pyc])
-                 for mode, (deps_pyc, artifact_pyc) in MODES.items()}
+        where = {
+            mode: (compiled if artifact_pyc else source, None if deps_pyc else prefixes[artifact_pyc])
+            for mode, (deps_pyc, artifact_pyc) in MODES.items()
+        }
         jobs = [(mode, boto3, variant) for mode, boto3 in CONFIGS for variant in IMPORTS]
         jobs += [(mode, False, INCREMENT) for mode in MODES]
         results: dict[tuple[str, bool, str], list[dict[str, Any]]] = {job: [] for job in jobs}
         for mode, boto3, variant in jobs:  # warm the OS file cache once, untimed
             sample(where[mode][0], variant, boto3, where[mode][1])
         for s in range(samples):
-            for mode, boto3, variant in jobs[s % len(jobs):] + jobs[: s % len(jobs)]:
+            for mode, boto3, variant in jobs[s % len(jobs) :] + jobs[: s % len(jobs)]:
                 results[(mode, boto3, variant)].append(sample(where[mode][0], variant, boto3, where[mode][1]))
-        profiles = {mode: import_profile(*where[mode], runs=max(3, samples // 3))
-                    for mode in ("SAM, source", "SAM, .pyc")}
+        profiles = {
+            mode: import_profile(*where[mode], runs=max(3, samples // 3)) for mode in ("SAM, source", "SAM, .pyc")
+        }
         return {"results": results, "profiles": profiles}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -225,36 +242,72 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
                 figures[f"lambdakit increment {tag}"] = estimate
                 figures[f"lambdakit increment s {tag}"] = _med(rs, "import")
                 figures[f"raw import s {tag}"] = _med(raw, "import")
-                rows.append([mode, "no", "lambdakit, its own share: imported after the raw handler's imports",
-                             f"**{estimate:.3f}x** (raw + {ms(_med(rs, 'import'))})",
-                             f"+{ms(_med(rs, 'import'))} {spread([r['import'] for r in rs])}", "", "", "", "", "",
-                             ", ".join(loaded) or "-"])
+                rows.append(
+                    [
+                        mode,
+                        "no",
+                        "lambdakit, its own share: imported after the raw handler's imports",
+                        f"**{estimate:.3f}x** (raw + {ms(_med(rs, 'import'))})",
+                        f"+{ms(_med(rs, 'import'))} {spread([r['import'] for r in rs])}",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        ", ".join(loaded) or "-",
+                    ]
+                )
                 continue
             imp = _ratio(rs, raw, "import")
             figures[f"{variant} {tag}"] = imp
-            rows.append([
-                mode, "yes" if boto3 else "no", variant,
-                f"{imp:.2f}x", f"{ms(_med(rs, 'import'))} {spread([r['import'] for r in rs])}",
-                f"{_ratio(rs, raw, 'import', 'first'):.2f}x", ms(_med(rs, "first")),
-                f"{_ratio(rs, raw, 'import_wall'):.2f}x", ms(_med(rs, "import_wall")),
-                f"{_ratio(rs, raw, 'process'):.2f}x",
-                ", ".join(loaded) or "-",
-            ])
-    header = ["scenario", "app imports boto3", "variant", "import ratio (CPU)", "import CPU",
-              "import + 1st call ratio (CPU)", "1st call CPU", "import ratio (wall)", "import wall",
-              "whole process ratio (CPU)", "loaded by the end"]
+            rows.append(
+                [
+                    mode,
+                    "yes" if boto3 else "no",
+                    variant,
+                    f"{imp:.2f}x",
+                    f"{ms(_med(rs, 'import'))} {spread([r['import'] for r in rs])}",
+                    f"{_ratio(rs, raw, 'import', 'first'):.2f}x",
+                    ms(_med(rs, "first")),
+                    f"{_ratio(rs, raw, 'import_wall'):.2f}x",
+                    ms(_med(rs, "import_wall")),
+                    f"{_ratio(rs, raw, 'process'):.2f}x",
+                    ", ".join(loaded) or "-",
+                ]
+            )
+    header = [
+        "scenario",
+        "app imports boto3",
+        "variant",
+        "import ratio (CPU)",
+        "import CPU",
+        "import + 1st call ratio (CPU)",
+        "1st call CPU",
+        "import ratio (wall)",
+        "import wall",
+        "whole process ratio (CPU)",
+        "loaded by the end",
+    ]
     text = table(header, rows)
     profiles = result["profiles"]
     modes = list(profiles)
     names = sorted({n for p in profiles.values() for n in p}, key=lambda n: -profiles[modes[0]].get(n, 0))
-    prof_rows = [[f"`{n}`" + (" (incl. importing the app and building the plan)" if n == "lambdakit.entry" else ""),
-                  *(ms(profiles[mode].get(n, 0.0)) for mode in modes)] for n in names]
+    prof_rows = [
+        [
+            f"`{n}`" + (" (incl. importing the app and building the plan)" if n == "lambdakit.entry" else ""),
+            *(ms(profiles[mode].get(n, 0.0)) for mode in modes),
+        ]
+        for n in names
+    ]
     prof_rows.append(["**total: lambdakit's own import cost**", *(ms(sum(profiles[m].values())) for m in modes)])
     for mode in modes:
         figures[f"lambdakit modules {mode}"] = sum(profiles[mode].values())
-    text += ("\n\nProfile: self time of each lambdakit module on the HTTP path, with the artifact from source "
-             "and compiled (`python -X importtime`, which inflates absolute times; median of several runs; the "
-             "app's dependencies imported first):\n\n")
-    text += table(["module", *(f"artifact {'from source' if m == 'SAM, source' else 'with .pyc'}" for m in modes)],
-                  prof_rows)
+    text += (
+        "\n\nProfile: self time of each lambdakit module on the HTTP path, with the artifact from source "
+        "and compiled (`python -X importtime`, which inflates absolute times; median of several runs; the "
+        "app's dependencies imported first):\n\n"
+    )
+    text += table(
+        ["module", *(f"artifact {'from source' if m == 'SAM, source' else 'with .pyc'}" for m in modes)], prof_rows
+    )
     return text, figures

@@ -18,8 +18,11 @@ def variants() -> dict[str, Any]:
     from bench.apps import consumers
     from lambdakit.runtime.loader import load
 
-    return {"raw loop": consumers.raw_handler, "Powertools BatchProcessor": consumers.powertools_handler,
-            "lambdakit": load("bench.apps.consumers:lk_consumer")}
+    return {
+        "raw loop": consumers.raw_handler,
+        "Powertools BatchProcessor": consumers.powertools_handler,
+        "lambdakit": load("bench.apps.consumers:lk_consumer"),
+    }
 
 
 def run(rounds: int, target: float) -> dict[str, Any]:
@@ -38,15 +41,17 @@ def _run(rounds: int, target: float) -> dict[str, Any]:
         for name, fn in handlers.items():
             got = sorted(f["itemIdentifier"] for f in fn(evs[case], ctx)["batchItemFailures"])
             assert got == expected, (name, case, got)
-    jobs = [(case, name, fn, calibrate(fn, evs[case], ctx, target)) for case in CASES
-            for name, fn in handlers.items()]
+    jobs = [(case, name, fn, calibrate(fn, evs[case], ctx, target)) for case in CASES for name, fn in handlers.items()]
     samples: dict[tuple[str, str], list[float]] = {(c, n): [] for c, n, *_ in jobs}
     for r in range(rounds):
-        for case, name, fn, n in jobs[r % len(jobs):] + jobs[: r % len(jobs)]:
+        for case, name, fn, n in jobs[r % len(jobs) :] + jobs[: r % len(jobs)]:
             gc.collect()
             samples[(case, name)].append(per_call(fn, evs[case], ctx, n) / BATCH)
-    return {"samples": samples, "variants": list(handlers),
-            "profile": profile(handlers["lambdakit"], handlers["Powertools BatchProcessor"], evs["10 valid"], ctx)}
+    return {
+        "samples": samples,
+        "variants": list(handlers),
+        "profile": profile(handlers["lambdakit"], handlers["Powertools BatchProcessor"], evs["10 valid"], ctx),
+    }
 
 
 def profile(lk: Any, pt: Any, event: Any, ctx: Any, batches: int = 2000) -> list[tuple[str, float, float]]:
@@ -87,13 +92,31 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
             figures[f"{name} {case}"] = paired(values, raw)
             figures[f"{name} {case} vs Powertools"] = paired(values, pt)
             figures[f"{name} {case} s"] = value
-            rows.append([case, name, f"{us(value)} {spread(values)}", f"{paired(values, raw):.2f}x",
-                         f"{(value - median(raw)) * 1e6:+.2f} µs", f"{paired(values, pt):.2f}x"])
-    header = ["batch", "variant", "per record", "ratio to raw", "overhead per record vs raw",
-              "ratio to Powertools direct"]
+            rows.append(
+                [
+                    case,
+                    name,
+                    f"{us(value)} {spread(values)}",
+                    f"{paired(values, raw):.2f}x",
+                    f"{(value - median(raw)) * 1e6:+.2f} µs",
+                    f"{paired(values, pt):.2f}x",
+                ]
+            )
+    header = [
+        "batch",
+        "variant",
+        "per record",
+        "ratio to raw",
+        "overhead per record vs raw",
+        "ratio to Powertools direct",
+    ]
     text = table(header, rows)
-    text += ("\n\nProfile (cProfile, 2,000 batches of 10 valid records; own time per batch, which cProfile "
-             "inflates): the functions where lambdakit's consumer spends more than Powertools used directly.\n\n")
-    text += table(["function", "lambdakit", "Powertools direct", "difference"],
-                  [[f"`{key}`", us(a), us(b), us(a - b)] for key, a, b in result["profile"]])
+    text += (
+        "\n\nProfile (cProfile, 2,000 batches of 10 valid records; own time per batch, which cProfile "
+        "inflates): the functions where lambdakit's consumer spends more than Powertools used directly.\n\n"
+    )
+    text += table(
+        ["function", "lambdakit", "Powertools direct", "difference"],
+        [[f"`{key}`", us(a), us(b), us(a - b)] for key, a, b in result["profile"]],
+    )
     return text, figures

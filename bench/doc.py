@@ -47,7 +47,7 @@ everything else it does, is **{own * 1e6:.1f} µs**: reading the body and the Co
 its fast path for the exact `Content-Type: application/json`), calling the function with its bound
 arguments, choosing the response from the result's type. Chalice's and Powertools' extra time is
 routing, their request objects and (Powertools) its own validation and serialisation layers: here
-Chalice is {w['Chalice POST']:.1f}x and Powertools {w['Powertools (validation) POST']:.1f}x the raw POST (measured at
+Chalice is {w["Chalice POST"]:.1f}x and Powertools {w["Powertools (validation) POST"]:.1f}x the raw POST (measured at
 ~6x and ~21x before lambdakit existed).
 
 What this pass changed on the hot path (`lambdakit/runtime/http.py`): the JSON encoders are built once
@@ -66,20 +66,24 @@ def _cold(figures: dict[str, dict[str, float]]) -> str:
     budget = raw["all .pyc"] * 0.03
     edge = ""
     if share["all .pyc"] > 1.03:
-        edge = (f"With everything precompiled the raw import is only {raw['all .pyc'] * 1e3:.0f} ms, so 3% is "
-                f"{budget * 1e3:.1f} ms, and lambdakit's {inc['all .pyc'] * 1e3:.1f} ms is "
-                f"**{share['all .pyc']:.3f}x**, {(inc['all .pyc'] - budget) * 1e3:.1f} ms over."
-                " That is the floor of this layout: the"
-                " remainder is loading the 15 modules the HTTP path imports (finding and unmarshalling their"
-                " bytecode is about half of it), creating their classes and functions, declaring the routes"
-                " and building the binding plan (profile above, module by module). Going lower means fewer,"
-                " larger modules on the HTTP path (declare/ as one module), which would trade the one-job"
-                " modules for about a millisecond.")
+        edge = (
+            f"With everything precompiled the raw import is only {raw['all .pyc'] * 1e3:.0f} ms, so 3% is "
+            f"{budget * 1e3:.1f} ms, and lambdakit's {inc['all .pyc'] * 1e3:.1f} ms is "
+            f"**{share['all .pyc']:.3f}x**, {(inc['all .pyc'] - budget) * 1e3:.1f} ms over."
+            " That is the floor of this layout: the"
+            " remainder is loading the 15 modules the HTTP path imports (finding and unmarshalling their"
+            " bytecode is about half of it), creating their classes and functions, declaring the routes"
+            " and building the binding plan (profile above, module by module). Going lower means fewer,"
+            " larger modules on the HTTP path (declare/ as one module), which would trade the one-job"
+            " modules for about a millisecond."
+        )
     else:
-        edge = (f"With everything precompiled (the raw import {raw['all .pyc'] * 1e3:.0f} ms), lambdakit's "
-                f"{inc['all .pyc'] * 1e3:.1f} ms is {share['all .pyc']:.3f}x: what remains is loading the 15 modules "
-                "the HTTP path imports, creating their classes, declaring the routes and building the plan"
-                " (profile above, module by module).")
+        edge = (
+            f"With everything precompiled (the raw import {raw['all .pyc'] * 1e3:.0f} ms), lambdakit's "
+            f"{inc['all .pyc'] * 1e3:.1f} ms is {share['all .pyc']:.3f}x: what remains is loading the 15 modules "
+            "the HTTP path imports, creating their classes, declaring the routes and building the plan"
+            " (profile above, module by module)."
+        )
     return f"""\
 {cold.__doc__.split(chr(10) + chr(10), 1)[1]}
 The **lambdakit, its own share** rows measure lambdakit precisely: the raw handler's imports (pydantic,
@@ -87,15 +91,15 @@ the models) run first, untimed, then `lambdakit.entry` is imported (which import
 module and builds its handler); its ratio is (raw import + that) / raw import. Whole-import ratios of
 two ~100-300 ms imports carry several percent of noise on this machine; the share does not.
 
-Reading: in a SAM-built function, lambdakit adds **{inc['SAM, .pyc'] * 1e3:.1f} ms** to a
-{raw['SAM, .pyc'] * 1e3:.0f} ms import ({share['SAM, .pyc']:.3f}x). Shipped as source, as before this
-pass, it added {inc['SAM, source'] * 1e3:.1f} ms ({share['SAM, source']:.3f}x): most of it was compiling
+Reading: in a SAM-built function, lambdakit adds **{inc["SAM, .pyc"] * 1e3:.1f} ms** to a
+{raw["SAM, .pyc"] * 1e3:.0f} ms import ({share["SAM, .pyc"]:.3f}x). Shipped as source, as before this
+pass, it added {inc["SAM, source"] * 1e3:.1f} ms ({share["SAM, source"]:.3f}x): most of it was compiling
 lambdakit's own code at every cold start, which `lambdakit build` now avoids by shipping checked-hash
 .pyc files (`lambdakit/build.py`, `compile_code`: reproducible, and ignored if a source file
 changes). Bytecode is specific to a Python version, so they ship only when the building Python is the
 function's runtime (python3.11 by default); built with another Python, the "SAM, source" row
-applies. For comparison, in the SAM scenario Chalice's import is {c['Chalice SAM, .pyc no boto3']:.2f}x the
-raw one and Powertools' resolver {c['Powertools (validation) SAM, .pyc no boto3']:.2f}x.
+applies. For comparison, in the SAM scenario Chalice's import is {c["Chalice SAM, .pyc no boto3"]:.2f}x the
+raw one and Powertools' resolver {c["Powertools (validation) SAM, .pyc no boto3"]:.2f}x.
 
 {edge}
 
@@ -118,8 +122,11 @@ def _consumers(figures: dict[str, dict[str, float]]) -> str:
     lk, pt = k[f"lambdakit {valid} s"], k[f"Powertools BatchProcessor {valid} s"]
     vs_pt = k[f"lambdakit {valid} vs Powertools"]
     n_fail = len(consumers.CASES[failing])
-    log_cost = ((k[f"lambdakit {failing} s"] - lk) - (k[f"Powertools BatchProcessor {failing} s"] - pt)) \
-        * consumers.BATCH / n_fail
+    log_cost = (
+        ((k[f"lambdakit {failing} s"] - lk) - (k[f"Powertools BatchProcessor {failing} s"] - pt))
+        * consumers.BATCH
+        / n_fail
+    )
     text = f"""\
 A batch of {consumers.BATCH} SQS records (`bench/events.py`), each validated into a pydantic model and
 written to a dict (`bench/apps/consumers.py`): a hand-written loop building `batchItemFailures`,
@@ -146,9 +153,14 @@ dead-letter queue, and it costs only on failed records: with it, this is the flo
 
 def _build(figures: dict[str, dict[str, float]]) -> str:
     b = figures["build"]
-    linear = ": linear within the noise" if b["linearity"] <= 1.5 else (
-        ": the larger build costs more per function; the phase columns show which phase grows faster than the "
-        "number of functions")
+    linear = (
+        ": linear within the noise"
+        if b["linearity"] <= 1.5
+        else (
+            ": the larger build costs more per function; the phase columns show which phase grows faster than the "
+            "number of functions"
+        )
+    )
     return f"""\
 `bench/buildscale.py` generates services of 10, 100, 500 and 1000 functions into a temporary folder
 (modules of ten functions: GETs with a path parameter, POSTs with a body and a Cognito pool, a PUT,
@@ -160,9 +172,9 @@ template, copies and compiles the code), with `build`'s phases (`build_template`
 marginal cost of a function from 500 to 1000 functions against that from 100 to 500 (a size of 500 is
 built for that; from 10 to 100 the difference is small against the fixed cost's noise).
 
-Reading: 1000 functions build in **{b['cli 1000']:.2f} s**; the marginal cost per function is
-{b['slope 100-500 ms']:.2f} ms from 100 to 500 functions and {b['slope 500-1000 ms']:.2f} ms from 500 to 1000
-({b['linearity']:.2f}x){linear}. YAML is the largest phase ({b['yaml 1000']:.2f} s at 1000
+Reading: 1000 functions build in **{b["cli 1000"]:.2f} s**; the marginal cost per function is
+{b["slope 100-500 ms"]:.2f} ms from 100 to 500 functions and {b["slope 500-1000 ms"]:.2f} ms from 500 to 1000
+({b["linearity"]:.2f}x){linear}. YAML is the largest phase ({b["yaml 1000"]:.2f} s at 1000
 functions, a 4 MB template): `dump_yaml` now uses libyaml's emitter when PyYAML has it, which writes the
 same text (checked byte for byte on these templates) about 3x faster than the pure-Python emitter,
 with which the 1000-function build took over 5 s (measured while making the change); and it turns the
@@ -171,7 +183,7 @@ functions) and no cycles, and the collector rescanning the growing heap made it 
 functions it cost twice ten times its cost at 100; it is now linear). The binding plan
 of a function is computed once and shared by discovery, the OpenAPI document and the template (it was
 computed four times per route).
-Memory grows by {b['growth MB 1000']:.0f} MB at 1000 functions (the template held as dicts).
+Memory grows by {b["growth MB 1000"]:.0f} MB at 1000 functions (the template held as dicts).
 """
 
 
@@ -183,17 +195,25 @@ What `lambdakit build` puts in `src/lambdakit` beside the app (`RUNTIME_FILES` a
 compiling it exactly as `build` does. The dependencies (pydantic, Powertools) are installed by
 `sam build` from `requirements.txt` and are not counted.
 
-Reading: **{s['bytes'] / 1e6:.3f} MB** ({s['zipped'] / 1e6:.3f} MB zipped): {s['source'] / 1e6:.3f} MB of
-source and {(s['bytes'] - s['source']) / 1e6:.3f} MB of the .pyc that save each cold start compiling it.
+Reading: **{s["bytes"] / 1e6:.3f} MB** ({s["zipped"] / 1e6:.3f} MB zipped): {s["source"] / 1e6:.3f} MB of
+source and {(s["bytes"] - s["source"]) / 1e6:.3f} MB of the .pyc that save each cold start compiling it.
 Python 3.11's bytecode is larger than the source (it carries column positions for tracebacks); without
-the .pyc the runtime would be {s['source'] / 1e6:.3f} MB but cost ~10 ms more per cold start (section b).
+the .pyc the runtime would be {s["source"] / 1e6:.3f} MB but cost ~10 ms more per cold start (section b).
 """
 
 
-def render(texts: dict[str, str], figures: dict[str, dict[str, float]], verdict: str, context: str, *,
-           quick: bool, command: str) -> str:
+def render(
+    texts: dict[str, str],
+    figures: dict[str, dict[str, float]],
+    verdict: str,
+    context: str,
+    *,
+    quick: bool,
+    command: str,
+) -> str:
     date = datetime.date.today().isoformat()
-    parts: list[Any] = [f"""\
+    parts: list[Any] = [
+        f"""\
 # Performance
 
 A user choosing lambdakit over Chalice or Powertools' resolver must not pay for it: one function per
@@ -206,7 +226,7 @@ cold start, queue consumers, build time at scale and what lambdakit adds to a de
 {_RUN}
 ## How these figures were made
 
-One run of `{command}` on {date}{' (quick mode: too few rounds; do not publish)' if quick else ''}.
+One run of `{command}` on {date}{" (quick mode: too few rounds; do not publish)" if quick else ""}.
 Machine: {context}.
 
 Every figure is measured in that one run, side by side and interleaved (each round rotates the order
@@ -221,10 +241,15 @@ ratios are what carries over to Lambda.
 ## Targets
 
 {verdict}
-"""]
-    sections = [("warm", "(a) Warm invoke", _warm), ("cold", "(b) Cold start", _cold),
-                ("consumers", "(c) Consumers", _consumers), ("build", "(d) Build scale", _build),
-                ("size", "(e) Package size", _size)]
+"""
+    ]
+    sections = [
+        ("warm", "(a) Warm invoke", _warm),
+        ("cold", "(b) Cold start", _cold),
+        ("consumers", "(c) Consumers", _consumers),
+        ("build", "(d) Build scale", _build),
+        ("size", "(e) Package size", _size),
+    ]
     for key, title, prose in sections:
         if key in texts:
             parts.append(f"## {title}\n\n{prose(figures)}\n{texts[key]}\n")

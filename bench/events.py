@@ -29,8 +29,9 @@ _HEADERS = {
 }
 
 
-def http_event(method: str, resource: str, path: str, path_params: dict[str, str] | None = None,
-               body: Any = None) -> dict[str, Any]:
+def http_event(
+    method: str, resource: str, path: str, path_params: dict[str, str] | None = None, body: Any = None
+) -> dict[str, Any]:
     """The event API Gateway sends through CloudFront-fronted clients: the full header set above."""
     headers = dict(_HEADERS)
     if body is not None:

@@ -39,9 +39,24 @@ def _free_port() -> int:
 def _start(port: int, seed: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "lambdakit.cli", "local", "example_app.shop", "--port",
-                                    str(port), "--seed", str(seed), "--no-reload"], cwd=ROOT, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lambdakit.cli",
+                "local",
+                "example_app.shop",
+                "--port",
+                str(port),
+                "--seed",
+                str(seed),
+                "--no-reload",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -97,14 +112,18 @@ def main() -> None:
 
             _time(fresh, 200)  # warm: first invocations, imports, moto's first GetItem
             _time(kept, 200)
-            results = {"new connection per request (urllib)": _time(fresh, args.requests),
-                       "one kept-alive connection (http.client)": _time(kept, args.requests)}
+            results = {
+                "new connection per request (urllib)": _time(fresh, args.requests),
+                "one kept-alive connection (http.client)": _time(kept, args.requests),
+            }
             connection.close()
         finally:
             process.terminate()
             process.wait(timeout=10)
-    print(f"GET {PATH} via lambdakit local (werkzeug + moto in-process), {args.requests} requests each, "
-          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+    print(
+        f"GET {PATH} via lambdakit local (werkzeug + moto in-process), {args.requests} requests each, "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n"
+    )
     print("| client | p50 | p99 | mean |\n|---|---|---|---|")
     for name, samples in results.items():
         p50, p99, mean = _percentiles(samples)

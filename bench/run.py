@@ -47,9 +47,11 @@ def machine() -> str:
     import yaml
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} cores (shared), load average {load} at the start; "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
-            f"{'; '.join(versions)}; libyaml {'yes' if yaml.__with_libyaml__ else 'no'}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores (shared), load average {load} at the start; "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}; "
+        f"{'; '.join(versions)}; libyaml {'yes' if yaml.__with_libyaml__ else 'no'}"
+    )
 
 
 def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
@@ -64,12 +66,18 @@ def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
         add("warm GET <= 2x raw", f"{w['lambdakit GET']:.2f}x", w["lambdakit GET"] <= 2.0)
     c = figures.get("cold")
     if c:
-        notes = {"SAM, source": "SAM, artifact from source: only if the building Python is not the runtime's",
-                 "SAM, .pyc": "SAM build, as `lambdakit build` ships it", "all .pyc": "everything precompiled"}
+        notes = {
+            "SAM, source": "SAM, artifact from source: only if the building Python is not the runtime's",
+            "SAM, .pyc": "SAM build, as `lambdakit build` ships it",
+            "all .pyc": "everything precompiled",
+        }
         for mode in cold.MODES:
             share, direct = c[f"lambdakit increment {mode} no boto3"], c[f"lambdakit {mode} no boto3"]
-            add(f"cold import of an HTTP function <= 1.03x raw ({notes.get(mode, mode)})",
-                f"{share:.3f}x from lambdakit's own share ({direct:.2f}x whole imports, noisier)", share <= 1.03)
+            add(
+                f"cold import of an HTTP function <= 1.03x raw ({notes.get(mode, mode)})",
+                f"{share:.3f}x from lambdakit's own share ({direct:.2f}x whole imports, noisier)",
+                share <= 1.03,
+            )
     k = figures.get("consumers")
     if k:
         for case in consumers.CASES:
@@ -81,12 +89,18 @@ def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
     b = figures.get("build")
     if b:
         add("build of 1000 functions <= 5 s", f"{b['cli 1000']:.2f} s", b["cli 1000"] <= 5.0)
-        add("build cost grows linearly (marginal cost 500->1000 within 1.5x of 100->500)",
-            f"{b['linearity']:.2f}x", b["linearity"] <= 1.5)
+        add(
+            "build cost grows linearly (marginal cost 500->1000 within 1.5x of 100->500)",
+            f"{b['linearity']:.2f}x",
+            b["linearity"] <= 1.5,
+        )
     s = figures.get("size")
     if s:
-        add("lambdakit's runtime in a function artifact <= 0.3 MB", f"{s['bytes'] / 1e6:.3f} MB "
-            f"({s['zipped'] / 1e6:.3f} MB zipped)", s["bytes"] <= 300_000)
+        add(
+            "lambdakit's runtime in a function artifact <= 0.3 MB",
+            f"{s['bytes'] / 1e6:.3f} MB ({s['zipped'] / 1e6:.3f} MB zipped)",
+            s["bytes"] <= 300_000,
+        )
     return rows
 
 
@@ -130,8 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write:
         from bench.doc import render
 
-        Path(args.out).write_text(render(texts, figures, verdict, context, quick=args.quick,
-                                         command=COMMAND + (" --quick" if args.quick else "")))
+        Path(args.out).write_text(
+            render(
+                texts, figures, verdict, context, quick=args.quick, command=COMMAND + (" --quick" if args.quick else "")
+            )
+        )
         print(f"wrote {args.out}")
     return 0
 

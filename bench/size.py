@@ -38,8 +38,10 @@ def run() -> dict[str, Any]:
             folder = rel.parts[0] + "/" if len(rel.parts) > 1 and rel.parts[0] != "__pycache__" else "lambdakit/"
             kind = "bytecode (.pyc)" if path.suffix == ".pyc" else "source"
             groups.setdefault(f"{folder} {kind}", []).append(path)
-        rows = {name: (len(paths), sum(p.stat().st_size for p in paths), _zipped(paths, tmp))
-                for name, paths in groups.items()}
+        rows = {
+            name: (len(paths), sum(p.stat().st_size for p in paths), _zipped(paths, tmp))
+            for name, paths in groups.items()
+        }
         total = (len(files), sum(p.stat().st_size for p in files), _zipped(files, tmp))
         return {"rows": rows, "total": total}
     finally:
@@ -47,11 +49,19 @@ def run() -> dict[str, Any]:
 
 
 def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
-    rows = [[name, n, f"{size / 1024:.1f} KB", f"{zipped / 1024:.1f} KB"]
-            for name, (n, size, zipped) in sorted(result["rows"].items())]
+    rows = [
+        [name, n, f"{size / 1024:.1f} KB", f"{zipped / 1024:.1f} KB"]
+        for name, (n, size, zipped) in sorted(result["rows"].items())
+    ]
     source = sum(size for name, (_, size, _) in result["rows"].items() if name.endswith("source"))
     n, size, zipped = result["total"]
-    rows.append(["**lambdakit in the artifact**", n, f"{size / 1024:.1f} KB ({size / 1e6:.3f} MB)",
-                 f"{zipped / 1024:.1f} KB ({zipped / 1e6:.3f} MB)"])
+    rows.append(
+        [
+            "**lambdakit in the artifact**",
+            n,
+            f"{size / 1024:.1f} KB ({size / 1e6:.3f} MB)",
+            f"{zipped / 1024:.1f} KB ({zipped / 1e6:.3f} MB)",
+        ]
+    )
     figures = {"bytes": float(size), "zipped": float(zipped), "source": float(source)}
     return table(["part of src/lambdakit", "files", "bytes", "zipped"], rows), figures

@@ -82,7 +82,7 @@ def run(rounds: int, target: float) -> dict[str, Any]:
     samples: dict[tuple[str, str], list[float]] = {(c, n): [] for c, n, *_ in jobs}
     for r in range(rounds):
         # rotate the order every round so no variant always runs first (or after the costly one)
-        order = jobs[r % len(jobs):] + jobs[: r % len(jobs)]
+        order = jobs[r % len(jobs) :] + jobs[: r % len(jobs)]
         for case, name, fn, event, n in order:
             gc.collect()
             samples[(case, name)].append(per_call(fn, event, ctx, n))
@@ -109,8 +109,11 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
         header += [f"{case} ratio", f"{case} time"]
     text = table(header, rows)
     post = median(samples[("POST", "raw")])
-    part_rows = [[name, us(median(samples[("parts", name)])), ratio(median(samples[("parts", name)]), post)]
-                 for c, name in samples if c == "parts"]
+    part_rows = [
+        [name, us(median(samples[("parts", name)])), ratio(median(samples[("parts", name)]), post)]
+        for c, name in samples
+        if c == "parts"
+    ]
     total = sum(median(samples[("parts", n)]) for c, n in samples if c == "parts")
     part_rows.append(["sum: the floor of any POST handler", us(total), ratio(total, post)])
     lk_post = median(samples[("POST", "lambdakit")])

@@ -39,8 +39,13 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-_LAZY = {"Service": "lambdakit.declare.service", "UsagePlan": "lambdakit.declare.service",
-         "Identity": "lambdakit.identity", "Request": "lambdakit.identity", "Response": "lambdakit.response"}
+_LAZY = {
+    "Service": "lambdakit.declare.service",
+    "UsagePlan": "lambdakit.declare.service",
+    "Identity": "lambdakit.identity",
+    "Request": "lambdakit.identity",
+    "Response": "lambdakit.response",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -66,9 +71,36 @@ def new_id() -> str:
 
 
 __all__ = [
-    "IAM", "PUBLIC", "BadRequest", "Cognito", "Conflict", "DeclarationError", "Forbidden", "Gone", "HTTPError",
-    "Identity", "MethodNotAllowed", "NotFound", "PayloadTooLarge", "PreconditionFailed", "Queue", "Request",
-    "Response", "Service", "ServiceUnavailable", "Stream", "Table", "TooManyRequests", "Unauthorized",
-    "UnprocessableEntity", "UnsupportedMediaType", "UsagePlan", "authorizer", "consume", "kinesis", "new_id",
-    "route", "sqs",
+    "IAM",
+    "PUBLIC",
+    "BadRequest",
+    "Cognito",
+    "Conflict",
+    "DeclarationError",
+    "Forbidden",
+    "Gone",
+    "HTTPError",
+    "Identity",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "PreconditionFailed",
+    "Queue",
+    "Request",
+    "Response",
+    "Service",
+    "ServiceUnavailable",
+    "Stream",
+    "Table",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnprocessableEntity",
+    "UnsupportedMediaType",
+    "UsagePlan",
+    "authorizer",
+    "consume",
+    "kinesis",
+    "new_id",
+    "route",
+    "sqs",
 ]

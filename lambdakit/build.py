@@ -45,8 +45,9 @@ def copy_runtime(dest: Path) -> None:
     for name in RUNTIME_FILES:
         shutil.copy2(src / name, target / name)
     for folder in RUNTIME_DIRS:
-        shutil.copytree(src / folder, target / folder, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            src / folder, target / folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
 
 
 def compile_code(src: Path, runtime: str) -> bool:
@@ -60,8 +61,11 @@ def compile_code(src: Path, runtime: str) -> bool:
     import compileall
     import py_compile
 
-    return bool(compileall.compile_dir(str(src), quiet=1, ddir="/var/task",
-                                       invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH))
+    return bool(
+        compileall.compile_dir(
+            str(src), quiet=1, ddir="/var/task", invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
+        )
+    )
 
 
 def copy_package(app: App, dest: Path) -> None:
@@ -71,8 +75,12 @@ def copy_package(app: App, dest: Path) -> None:
     module = importlib.import_module(root)
     origin = Path(module.__file__ or "")
     if origin.name == "__init__.py":
-        shutil.copytree(origin.parent, dest / root, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"))
+        shutil.copytree(
+            origin.parent,
+            dest / root,
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"),
+        )
     else:
         shutil.copy2(origin, dest / origin.name)
 
@@ -90,6 +98,8 @@ def build(app: App, out: Path) -> Path:
     template = build_template(app, code_uri="src")
     path = out / "template.yaml"
     path.write_text(dump_yaml(template))
-    (out / "openapi.json").write_text(json.dumps(template["Resources"].get("Api", {}).get("Properties", {})
-                                                 .get("DefinitionBody", {}), indent=2) + "\n")
+    (out / "openapi.json").write_text(
+        json.dumps(template["Resources"].get("Api", {}).get("Properties", {}).get("DefinitionBody", {}), indent=2)
+        + "\n"
+    )
     return path

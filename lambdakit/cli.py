@@ -30,8 +30,13 @@ def main() -> None:
 
 @main.command()
 @click.argument("package")
-@click.option("--out", default=".lambdakit/build", show_default=True, type=click.Path(path_type=Path),
-              help="Folder for template.yaml and the code it deploys.")
+@click.option(
+    "--out",
+    default=".lambdakit/build",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Folder for template.yaml and the code it deploys.",
+)
 def build(package: str, out: Path) -> None:
     """Write the SAM template(s) for PACKAGE and print a summary."""
     from lambdakit.build import build as write
@@ -49,15 +54,16 @@ def build(package: str, out: Path) -> None:
 def policy(package: str, function: str | None) -> None:
     """Print the derived IAM policy of each function (or of FUNCTION) as JSON."""
     from lambdakit.derive.iam import policy_document
+    from lambdakit.derive.plan import plan_of
 
     app = _load(package)
-    specs = app.functions
+    functions = plan_of(app).functions
     if function:
-        specs = [s for s in specs if s.name == function]
-        if not specs:
+        functions = tuple(fn for fn in functions if fn.name == function)
+        if not functions:
             names = ", ".join(s.name for s in app.functions)
             raise click.UsageError(f"no function {function!r} in {package}; it has: {names}")
-    docs = {s.name: policy_document(s) for s in specs}
+    docs = {fn.name: policy_document(fn) for fn in functions}
     click.echo(json.dumps(docs[function] if function else docs, indent=2))
 
 
@@ -74,11 +80,17 @@ def routes(package: str) -> None:
 @click.argument("package")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
-@click.option("--seed", type=click.Path(exists=True, dir_okay=False),
-              help='JSON to load at start: {"tables": {NAME: [items]}, "queues": {...}, "streams": {...}, '
-                   '"users": [...]}.')
-@click.option("--reload/--no-reload", default=True, show_default=True,
-              help="Restart when the code (or the seed file) changes; the in-memory AWS starts again from the seed.")
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False),
+    help='JSON to load at start: {"tables": {NAME: [items]}, "queues": {...}, "streams": {...}, "users": [...]}.',
+)
+@click.option(
+    "--reload/--no-reload",
+    default=True,
+    show_default=True,
+    help="Restart when the code (or the seed file) changes; the in-memory AWS starts again from the seed.",
+)
 def local(package: str, port: int, host: str, seed: str | None, reload: bool) -> None:
     """Run PACKAGE on this machine: its API, consumers and resources, with AWS in memory (moto)."""
     from lambdakit.local.server import serve
@@ -111,7 +123,8 @@ def deploy(package: str, stage: str, region: str | None, profile: str | None, dr
     if not sam_available():
         raise click.ClickException(
             "the SAM CLI (`sam`) is not on PATH: install it with `pip install aws-sam-cli`, "
-            f"or deploy {out / 'template.yaml'} yourself (see --dry-run for the commands)")
+            f"or deploy {out / 'template.yaml'} yourself (see --dry-run for the commands)"
+        )
     for step in steps:
         click.echo(f"$ {shlex.join(step)}")
         if subprocess.run(step).returncode != 0:

@@ -16,12 +16,31 @@ def commands(app: App, stage: str, build_dir: Path, region: str | None, profile:
     """The SAM CLI commands that package and deploy a built template."""
     extra = [*(["--region", region] if region else []), *(["--profile", profile] if profile else [])]
     return [
-        ["sam", "build", "--template-file", str(build_dir / "template.yaml"), "--build-dir",
-         str(build_dir / "sam"), "--cached"],
-        ["sam", "deploy", "--template-file", str(build_dir / "sam" / "template.yaml"),
-         "--stack-name", stack_name(app, stage), "--capabilities", "CAPABILITY_IAM", "--resolve-s3",
-         "--no-fail-on-empty-changeset", "--tags", f"lambdakit:service={app.service.name}",
-         f"lambdakit:stage={stage}", *extra],
+        [
+            "sam",
+            "build",
+            "--template-file",
+            str(build_dir / "template.yaml"),
+            "--build-dir",
+            str(build_dir / "sam"),
+            "--cached",
+        ],
+        [
+            "sam",
+            "deploy",
+            "--template-file",
+            str(build_dir / "sam" / "template.yaml"),
+            "--stack-name",
+            stack_name(app, stage),
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "--resolve-s3",
+            "--no-fail-on-empty-changeset",
+            "--tags",
+            f"lambdakit:service={app.service.name}",
+            f"lambdakit:stage={stage}",
+            *extra,
+        ],
     ]
 
 

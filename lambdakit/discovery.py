@@ -29,8 +29,11 @@ class BuildError(Exception):
 def _import_error(name: str, exc: BaseException) -> str:
     """Name the user's line that failed: the innermost frame outside importlib and lambdakit."""
     lambdakit_dir = os.path.dirname(__file__)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if "importlib" not in f.filename and not f.filename.startswith(lambdakit_dir)]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if "importlib" not in f.filename and not f.filename.startswith(lambdakit_dir)
+    ]
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else name
     if isinstance(exc, DeclarationError):
         message = str(exc)
@@ -46,10 +49,12 @@ def import_package(package: str) -> list[ModuleType]:
         root = importlib.import_module(package)
     except ModuleNotFoundError as exc:
         if exc.name and package.startswith(exc.name):
-            raise BuildError([
-                f"{package}: no such module or package; run lambdakit from the folder that holds it, "
-                f"or give its dotted import path (e.g. example_app)"
-            ]) from None
+            raise BuildError(
+                [
+                    f"{package}: no such module or package; run lambdakit from the folder that holds it, "
+                    f"or give its dotted import path (e.g. example_app)"
+                ]
+            ) from None
         raise BuildError([_import_error(package, exc)]) from None
     except Exception as exc:
         raise BuildError([_import_error(package, exc)]) from None
@@ -74,8 +79,12 @@ def discover(package: str) -> App:
     owner = _parent_service(package)
     if owner is not None:
         # Building part of a service would drop its settings (a default auth above all): refuse, naming the whole.
-        raise BuildError([f"{package} is part of service {owner[1].name!r} declared in {owner[0]}; build the "
-                          f"service's package instead: lambdakit build {owner[2]}"])
+        raise BuildError(
+            [
+                f"{package} is part of service {owner[1].name!r} declared in {owner[0]}; build the "
+                f"service's package instead: lambdakit build {owner[2]}"
+            ]
+        )
     app, problems = collect(package, modules)
     problems += check(app)
     if problems:
@@ -112,8 +121,10 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
                 problems += problems_of(value)
     if len(services) > 1:
         where = ", ".join(f"{m} ({s.name})" for m, s in services)
-        problems.append(f"{package} declares {len(services)} services: {where}; one package holds one "
-                        "service: move each into its own package")
+        problems.append(
+            f"{package} declares {len(services)} services: {where}; one package holds one "
+            "service: move each into its own package"
+        )
     service = services[0][1] if services else Service(package.rsplit(".", 1)[-1].replace(".", "-"))
     app = App(
         service=service,

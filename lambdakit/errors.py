@@ -8,11 +8,17 @@ from typing import Any
 class HTTPError(Exception):
     """Raise to answer with `status` and `{"error": {"code", "message", "details"?}}`."""
 
-    status = 500
-    code = "internal_error"
+    status: int = 500
+    code: str = "internal_error"
 
-    def __init__(self, message: str = "", *, details: Any = None, status: int | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        details: Any = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message or self.code.replace("_", " ")
         self.details = details
@@ -35,20 +41,96 @@ def error_body(code: str, message: str, details: Any = None, request_id: str | N
     return body
 
 
-def _http_error(name: str, status: int, code: str) -> type[HTTPError]:
-    return type(name, (HTTPError,), {"status": status, "code": code, "__doc__": f"HTTP {status}."})
+# Real classes (not built with `type()`), so type checkers see them and users subclass them:
+# `class OrderMissing(lk.NotFound): ...`
 
 
-BadRequest = _http_error("BadRequest", 400, "bad_request")
-Unauthorized = _http_error("Unauthorized", 401, "unauthorized")
-Forbidden = _http_error("Forbidden", 403, "forbidden")
-NotFound = _http_error("NotFound", 404, "not_found")
-MethodNotAllowed = _http_error("MethodNotAllowed", 405, "method_not_allowed")
-Conflict = _http_error("Conflict", 409, "conflict")
-Gone = _http_error("Gone", 410, "gone")
-PreconditionFailed = _http_error("PreconditionFailed", 412, "precondition_failed")
-PayloadTooLarge = _http_error("PayloadTooLarge", 413, "payload_too_large")
-UnsupportedMediaType = _http_error("UnsupportedMediaType", 415, "unsupported_media_type")
-UnprocessableEntity = _http_error("UnprocessableEntity", 422, "validation_error")
-TooManyRequests = _http_error("TooManyRequests", 429, "too_many_requests")
-ServiceUnavailable = _http_error("ServiceUnavailable", 503, "service_unavailable")
+class BadRequest(HTTPError):
+    """HTTP 400."""
+
+    status = 400
+    code = "bad_request"
+
+
+class Unauthorized(HTTPError):
+    """HTTP 401."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HTTPError):
+    """HTTP 403."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(HTTPError):
+    """HTTP 404."""
+
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(HTTPError):
+    """HTTP 405."""
+
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(HTTPError):
+    """HTTP 409."""
+
+    status = 409
+    code = "conflict"
+
+
+class Gone(HTTPError):
+    """HTTP 410."""
+
+    status = 410
+    code = "gone"
+
+
+class PreconditionFailed(HTTPError):
+    """HTTP 412."""
+
+    status = 412
+    code = "precondition_failed"
+
+
+class PayloadTooLarge(HTTPError):
+    """HTTP 413."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(HTTPError):
+    """HTTP 415."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class UnprocessableEntity(HTTPError):
+    """HTTP 422."""
+
+    status = 422
+    code = "validation_error"
+
+
+class TooManyRequests(HTTPError):
+    """HTTP 429."""
+
+    status = 429
+    code = "too_many_requests"
+
+
+class ServiceUnavailable(HTTPError):
+    """HTTP 503."""
+
+    status = 503
+    code = "service_unavailable"

@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from moto import mock_aws
 
+from lambdakit.declare.app import App
+from lambdakit.derive.plan import plan_of
+from lambdakit.local.backend import Backend
 from lambdakit.runtime import aws
 
 
 @pytest.fixture
 def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An empty in-memory AWS with fake credentials, and lambdakit's cached clients dropped on both sides."""
-    for key, value in {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("LK_IDEMPOTENCY_TABLE", raising=False)
     with mock_aws():
         aws.reset()
         yield
     aws.reset()
+
+
+@pytest.fixture
+def provision(moto_env: None) -> Iterator[Callable[[App], Backend]]:
+    """The product's local provisioning (`Backend.provision` of the app's plan) on the running moto."""
+    made: list[Backend] = []
+
+    def run(app: App) -> Backend:
+        backend = Backend()
+        backend.provision(plan_of(app))
+        made.append(backend)
+        return backend
+
+    yield run
+    for backend in made:
+        backend.stop()
 
 
 @pytest.fixture

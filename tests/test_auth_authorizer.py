@@ -109,17 +109,30 @@ def token_event(token: str | None, arn: str = ARN) -> dict[str, Any]:
 def request_event(headers: dict[str, str], query: dict[str, str] | None = None) -> dict[str, Any]:
     """Powertools' apiGatewayAuthorizerRequestEvent.json, with the given headers and query."""
     return {
-        "version": "1.0", "type": "REQUEST",
+        "version": "1.0",
+        "type": "REQUEST",
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request",
-        "identitySource": "user1,123", "authorizationToken": "user1,123",
-        "resource": "/request", "path": "/request", "httpMethod": "GET",
+        "identitySource": "user1,123",
+        "authorizationToken": "user1,123",
+        "resource": "/request",
+        "path": "/request",
+        "httpMethod": "GET",
         "headers": {"X-AMZ-Date": "20170718T062915Z", "Accept": "*/*", "User-Agent": "...", **headers},
         "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": query, "pathParameters": {}, "stageVariables": {"StageVar1": "stageValue1"},
-        "requestContext": {"accountId": "123456789012", "apiId": "abcdef123", "httpMethod": "GET",
-                           "identity": {"apiKey": "...", "sourceIp": "test-invoke-source-ip"},
-                           "path": "/request", "protocol": "HTTP/1.1", "requestId": "EXqgWgXxSK4EJug=",
-                           "resourcePath": "/request", "stage": "test"},
+        "queryStringParameters": query,
+        "pathParameters": {},
+        "stageVariables": {"StageVar1": "stageValue1"},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abcdef123",
+            "httpMethod": "GET",
+            "identity": {"apiKey": "...", "sourceIp": "test-invoke-source-ip"},
+            "path": "/request",
+            "protocol": "HTTP/1.1",
+            "requestId": "EXqgWgXxSK4EJug=",
+            "resourcePath": "/request",
+            "stage": "test",
+        },
     }
 
 
@@ -137,17 +150,25 @@ def refused(app: App, name: str, event: dict[str, Any]) -> str:
 
 # -- TOKEN ------------------------------------------------------------------------------------------
 
+
 def test_good_token_allows_the_method_with_the_identity_as_context(app: App, calls: list[Any]) -> None:
     out = run(app, "fresh", token_event("Bearer k-good"))
     assert calls == ["k-good"]  # the prefix is gone
     assert out["principalId"] == "partner-7"
-    assert out["policyDocument"] == {"Version": "2012-10-17", "Statement": [
-        {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": ARN}]}
+    assert out["policyDocument"] == {
+        "Version": "2012-10-17",
+        "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": ARN}],
+    }
     context = out["context"]
     assert set(context) == {"lk_claims", "lk_context", "lk_scopes", "lk_username"}
     assert all(isinstance(v, str) for v in context.values())  # API Gateway takes strings, numbers, booleans only
-    assert json.loads(context["lk_claims"]) == {"partner_id": "partner-7", "tier": 2, "regions": ["eu", "us"],
-                                                "beta": True, "name": "Acme \u00e9t\u00e9"}
+    assert json.loads(context["lk_claims"]) == {
+        "partner_id": "partner-7",
+        "tier": 2,
+        "regions": ["eu", "us"],
+        "beta": True,
+        "name": "Acme \u00e9t\u00e9",
+    }
     assert json.loads(context["lk_context"]) == {"limits": {"rps": 5}, "plan": "gold"}
     assert context["lk_scopes"] == "orders:read orders:write" and context["lk_username"] == "Acme Ltd"
 
@@ -176,7 +197,8 @@ def test_unknown_token_is_unauthorized(app: App, calls: list[Any], name: str) ->
 
 @pytest.mark.parametrize("token", [None, "", "Bearer", "Bearer   ", "   "])
 def test_missing_token_is_unauthorized_without_calling_the_function(
-        app: App, calls: list[Any], token: str | None) -> None:
+    app: App, calls: list[Any], token: str | None
+) -> None:
     assert refused(app, "fresh", token_event(token)) == "Unauthorized"
     assert calls == []
 
@@ -186,7 +208,8 @@ def logged_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 
 def test_an_error_in_the_function_is_unauthorized_and_logged(
-        app: App, calls: list[Any], caplog: pytest.LogCaptureFixture) -> None:
+    app: App, calls: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
     assert refused(app, "cached", token_event("Bearer boom")) == "Unauthorized"
     (record,) = logged_errors(caplog)
     assert "cached" in record.getMessage() and record.method_arn == ARN  # type: ignore[attr-defined]
@@ -222,12 +245,14 @@ def test_lambda_entry_runs_the_authorizer(app: App) -> None:
 
 # -- REQUEST ----------------------------------------------------------------------------------------
 
+
 def test_request_authorizer_binds_identity_sources_by_name(app: App, calls: list[Any]) -> None:
     out = run(app, "keyed", request_event({"x-api-key": "k-good"}, {"key": "abc"}))  # header case differs
     assert calls[0] == ("k-good", "abc", "/request", "k-good", {"key": ["abc"]})
     assert out["principalId"] == "partner-7"
     assert out["policyDocument"]["Statement"][0]["Resource"] == (
-        "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request")
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef123/test/GET/request"
+    )
 
 
 def test_request_authorizer_optional_source_may_be_missing(app: App, calls: list[Any]) -> None:
@@ -251,28 +276,48 @@ def test_request_authorizer_gets_the_authorization_header_without_bearer(app: Ap
 
 # -- what the local gateway uses -----------------------------------------------------------------------
 
+
 def test_authorize_passes_the_identity_intact_to_the_route(app: App) -> None:
     route = app.function("get_order")
     event = rest_event("GET", "/orders/1", resource="/orders/{order_id}", headers={"Authorization": "Bearer k-good"})
-    decision = authorize(app.function("cached"), event, method_arn("GET", "/orders/1", api_id="abcdef123"),
-                         handler_for(app.function("cached")))
+    decision = authorize(
+        app.function("cached"),
+        event,
+        method_arn("GET", "/orders/1", api_id="abcdef123"),
+        handler_for(app.function("cached")),
+    )
     assert decision.status == 200 and decision.authorizer is not None
     assert decision.authorizer["principalId"] == "partner-7"
     event["requestContext"]["authorizer"] = decision.authorizer
     out = handler_for(route)(event, LambdaContext())
     assert out["statusCode"] == 200
     assert json.loads(out["body"]) == {
-        "order": "1", "subject": "partner-7", "username": "Acme Ltd",
-        "claims": {"partner_id": "partner-7", "tier": 2, "regions": ["eu", "us"], "beta": True,
-                   "name": "Acme \u00e9t\u00e9"},
-        "scopes": ["orders:read", "orders:write"], "context": {"limits": {"rps": 5}, "plan": "gold"},
-        "kind": "lambda"}
+        "order": "1",
+        "subject": "partner-7",
+        "username": "Acme Ltd",
+        "claims": {
+            "partner_id": "partner-7",
+            "tier": 2,
+            "regions": ["eu", "us"],
+            "beta": True,
+            "name": "Acme \u00e9t\u00e9",
+        },
+        "scopes": ["orders:read", "orders:write"],
+        "context": {"limits": {"rps": 5}, "plan": "gold"},
+        "kind": "lambda",
+    }
 
 
-@pytest.mark.parametrize(("headers", "status"), [
-    ({}, 401), ({"Authorization": "Bearer nope"}, 401), ({"Authorization": "blocked"}, 403),
-    ({"Authorization": "boom"}, 401), ({"Authorization": "k-good"}, 200),
-])
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer nope"}, 401),
+        ({"Authorization": "blocked"}, 403),
+        ({"Authorization": "boom"}, 401),
+        ({"Authorization": "k-good"}, 200),
+    ],
+)
 def test_authorize_answers_like_api_gateway(app: App, calls: list[Any], headers: dict[str, str], status: int) -> None:
     event = rest_event("GET", "/orders/1", resource="/orders/{order_id}", headers=headers)
     assert authorize(app.function("fresh"), event, ARN).status == status
@@ -296,15 +341,29 @@ def test_authorize_runs_uncached_request_authorizers_on_every_request(app: App, 
 
 
 def test_policy_evaluation() -> None:
-    allow = {"principalId": "p", "policyDocument": {"Statement": [
-        {"Effect": "Allow", "Action": "execute-api:*", "Resource": ["arn:aws:execute-api:*:*:abc/api/GET/*"]},
-        {"Effect": "Deny", "Action": "execute-api:Invoke", "Resource": "arn:aws:execute-api:*:*:abc/api/GET/admin"}]}}
+    allow = {
+        "principalId": "p",
+        "policyDocument": {
+            "Statement": [
+                {"Effect": "Allow", "Action": "execute-api:*", "Resource": ["arn:aws:execute-api:*:*:abc/api/GET/*"]},
+                {
+                    "Effect": "Deny",
+                    "Action": "execute-api:Invoke",
+                    "Resource": "arn:aws:execute-api:*:*:abc/api/GET/admin",
+                },
+            ]
+        },
+    }
     assert evaluate(allow, "arn:aws:execute-api:us-east-1:1:abc/api/GET/orders/1") == "Allow"
     assert evaluate(allow, "arn:aws:execute-api:us-east-1:1:abc/api/GET/admin") == "Deny"
     assert evaluate(allow, "arn:aws:execute-api:us-east-1:1:abc/api/POST/orders") == "ImplicitDeny"
     assert api_wildcard(ARN) == "arn:aws:execute-api:us-east-1:123456789012:abcdef123/api/*/*"
     assert authorizer_context({"principalId": "p", "context": {"a": "1", "n": 2}}) == {
-        "a": "1", "n": 2, "principalId": "p", "integrationLatency": 0}
+        "a": "1",
+        "n": 2,
+        "principalId": "p",
+        "integrationLatency": 0,
+    }
 
 
 def test_authorizer_spec_is_not_a_route(app: App, tmp_path: Path) -> None:

@@ -57,22 +57,40 @@ def hello(identity: lk.Identity | None = None) -> dict:
 
 # An ID token's claims as the Cognito authorizer passes them on (AWS's documented sample shape).
 ID_CLAIMS = {
-    "sub": "7d8ca528-4931-4254-9273-ea5ee853f271", "email_verified": "true",
-    "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example", "cognito:username": "7d8ca528-4931",
-    "origin_jti": "a1b2", "aud": "6an6jbhc8qh494sh33d1ope8d3", "event_id": "cd5c1cab-e2ea-11e7-9614-c1a21c8b3f9a",
-    "token_use": "id", "auth_time": "1583349317", "exp": "Wed Mar 04 20:15:17 UTC 2020",
-    "iat": "Wed Mar 04 19:15:17 UTC 2020", "jti": "c3d4", "email": "ana@example.com", "cognito:groups": "staff",
+    "sub": "7d8ca528-4931-4254-9273-ea5ee853f271",
+    "email_verified": "true",
+    "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+    "cognito:username": "7d8ca528-4931",
+    "origin_jti": "a1b2",
+    "aud": "6an6jbhc8qh494sh33d1ope8d3",
+    "event_id": "cd5c1cab-e2ea-11e7-9614-c1a21c8b3f9a",
+    "token_use": "id",
+    "auth_time": "1583349317",
+    "exp": "Wed Mar 04 20:15:17 UTC 2020",
+    "iat": "Wed Mar 04 19:15:17 UTC 2020",
+    "jti": "c3d4",
+    "email": "ana@example.com",
+    "cognito:groups": "staff",
 }
 ACCESS_CLAIMS = {
-    "sub": "7d8ca528-4931-4254-9273-ea5ee853f271", "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ex",
-    "client_id": "6an6jbhc8qh494sh33d1ope8d3", "token_use": "access", "scope": "orders/write openid",
-    "auth_time": "1583349317", "exp": "Wed Mar 04 20:15:17 UTC 2020", "iat": "Wed Mar 04 19:15:17 UTC 2020",
-    "jti": "e5f6", "username": "7d8ca528-4931",
+    "sub": "7d8ca528-4931-4254-9273-ea5ee853f271",
+    "iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Ex",
+    "client_id": "6an6jbhc8qh494sh33d1ope8d3",
+    "token_use": "access",
+    "scope": "orders/write openid",
+    "auth_time": "1583349317",
+    "exp": "Wed Mar 04 20:15:17 UTC 2020",
+    "iat": "Wed Mar 04 19:15:17 UTC 2020",
+    "jti": "e5f6",
+    "username": "7d8ca528-4931",
 }
 # A SigV4 caller (an assumed role) as requestContext.identity carries it.
 IAM_IDENTITY = {
-    "accessKey": "ASIAIOSFODNN7EXAMPLE", "accountId": "123456789012", "caller": "AROAEXAMPLEID:ci",
-    "user": "AROAEXAMPLEID:ci", "userArn": "arn:aws:sts::123456789012:assumed-role/deployer/ci",
+    "accessKey": "ASIAIOSFODNN7EXAMPLE",
+    "accountId": "123456789012",
+    "caller": "AROAEXAMPLEID:ci",
+    "user": "AROAEXAMPLEID:ci",
+    "userArn": "arn:aws:sts::123456789012:assumed-role/deployer/ci",
     "principalOrgId": "o-exampleorgid",
 }
 
@@ -98,8 +116,14 @@ def test_cognito_id_token_claims_reach_the_handler(app: App) -> None:
     event = rest_event("POST", "/orders", body={}, authorizer={"claims": ID_CLAIMS})
     status, body = call(app, "create", event)
     assert status == 200
-    assert body == {"subject": ID_CLAIMS["sub"], "username": "7d8ca528-4931", "claims": ID_CLAIMS, "scopes": [],
-                    "context": {}, "kind": "cognito"}
+    assert body == {
+        "subject": ID_CLAIMS["sub"],
+        "username": "7d8ca528-4931",
+        "claims": ID_CLAIMS,
+        "scopes": [],
+        "context": {},
+        "kind": "cognito",
+    }
 
 
 def test_cognito_access_token_scopes(app: App) -> None:
@@ -109,8 +133,13 @@ def test_cognito_access_token_scopes(app: App) -> None:
 
 
 def test_client_credentials_token_has_no_username(app: App) -> None:
-    claims = {"sub": "6an6jbhc8qh494sh33d1ope8d3", "token_use": "access", "scope": "shop/catalog.write",
-              "client_id": "6an6jbhc8qh494sh33d1ope8d3", "iss": "https://cognito-idp.us-east-1.amazonaws.com/x"}
+    claims = {
+        "sub": "6an6jbhc8qh494sh33d1ope8d3",
+        "token_use": "access",
+        "scope": "shop/catalog.write",
+        "client_id": "6an6jbhc8qh494sh33d1ope8d3",
+        "iss": "https://cognito-idp.us-east-1.amazonaws.com/x",
+    }
     status, body = call(app, "create", rest_event("POST", "/orders", body={}, authorizer={"claims": claims}))
     assert status == 200 and body["username"] is None and body["subject"] == claims["sub"]
 
@@ -120,18 +149,35 @@ def test_lambda_authorizer_context_from_another_tool_stays_flat(app: App) -> Non
     authorizer = {"user_id": "fake_username", "principalId": "fake", "integrationLatency": 451}
     status, body = call(app, "partner", rest_event("GET", "/partner", authorizer=authorizer))
     assert status == 200
-    assert body == {"subject": "fake", "username": None, "claims": {"user_id": "fake_username"}, "scopes": [],
-                    "context": {"user_id": "fake_username"}, "kind": "lambda"}
+    assert body == {
+        "subject": "fake",
+        "username": None,
+        "claims": {"user_id": "fake_username"},
+        "scopes": [],
+        "context": {"user_id": "fake_username"},
+        "kind": "lambda",
+    }
 
 
 def test_lambdakit_authorizer_context_is_unpacked(app: App) -> None:
-    authorizer = {"principalId": "partner-7", "integrationLatency": 12, "lk_username": "Acme",
-                  "lk_scopes": "orders:read", "lk_claims": json.dumps({"tier": 2, "regions": ["eu"]}),
-                  "lk_context": json.dumps({"plan": "gold"})}
+    authorizer = {
+        "principalId": "partner-7",
+        "integrationLatency": 12,
+        "lk_username": "Acme",
+        "lk_scopes": "orders:read",
+        "lk_claims": json.dumps({"tier": 2, "regions": ["eu"]}),
+        "lk_context": json.dumps({"plan": "gold"}),
+    }
     status, body = call(app, "partner", rest_event("GET", "/partner", authorizer=authorizer))
     assert status == 200
-    assert body == {"subject": "partner-7", "username": "Acme", "claims": {"tier": 2, "regions": ["eu"]},
-                    "scopes": ["orders:read"], "context": {"plan": "gold"}, "kind": "lambda"}
+    assert body == {
+        "subject": "partner-7",
+        "username": "Acme",
+        "claims": {"tier": 2, "regions": ["eu"]},
+        "scopes": ["orders:read"],
+        "context": {"plan": "gold"},
+        "kind": "lambda",
+    }
 
 
 def test_iam_caller_reaches_the_handler(app: App) -> None:
@@ -142,14 +188,18 @@ def test_iam_caller_reaches_the_handler(app: App) -> None:
     assert "cognitoIdentityId" not in body["claims"]  # nulls are dropped, values kept as sent
 
 
-@pytest.mark.parametrize(("name", "event"), [
-    ("create", rest_event("POST", "/orders", body={})),
-    ("create", rest_event("POST", "/orders", body={}, authorizer={"claims": None, "scopes": None})),
-    ("partner", rest_event("GET", "/partner", authorizer={})),
-    ("internal", rest_event("GET", "/internal")),
-])
+@pytest.mark.parametrize(
+    ("name", "event"),
+    [
+        ("create", rest_event("POST", "/orders", body={})),
+        ("create", rest_event("POST", "/orders", body={}, authorizer={"claims": None, "scopes": None})),
+        ("partner", rest_event("GET", "/partner", authorizer={})),
+        ("internal", rest_event("GET", "/internal")),
+    ],
+)
 def test_no_identity_is_401_and_the_function_is_not_called(
-        app: App, calls: list[Any], name: str, event: dict[str, Any]) -> None:
+    app: App, calls: list[Any], name: str, event: dict[str, Any]
+) -> None:
     status, body = call(app, name, event)
     assert status == 401 and body["error"]["code"] == "unauthorized"
     assert calls == []
@@ -158,30 +208,55 @@ def test_no_identity_is_401_and_the_function_is_not_called(
 def test_optional_identity_on_a_public_route(app: App) -> None:
     assert call(app, "hello", rest_event("GET", "/hello")) == (200, {"who": None})
     assert call(app, "hello", rest_event("GET", "/hello", identity=IAM_IDENTITY)) == (
-        200, {"who": IAM_IDENTITY["userArn"]})
+        200,
+        {"who": IAM_IDENTITY["userArn"]},
+    )
 
 
 # -- the example's partner route, end to end against moto ---------------------------------------------
 
+
 @pytest.fixture
 def shop_tables(moto_env: None) -> dict[str, Any]:
     ddb = boto3.resource("dynamodb")
-    return {name: ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                                   KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-                                   AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}])
-            for name, key in (("partners", "key_hash"), ("orders", "order_id"))}
+    return {
+        name: ddb.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        )
+        for name, key in (("partners", "key_hash"), ("orders", "order_id"))
+    }
 
 
 def test_example_partner_key_to_partner_order(shop_tables: dict[str, Any]) -> None:
     app = discover("example_app.shop")
-    shop_tables["partners"].put_item(Item={
-        "key_hash": hashlib.sha256(b"pk_live_123").hexdigest(), "partner_id": "acme", "name": "Acme",
-        "tier": "gold", "scopes": {"orders:read"}})
-    shop_tables["orders"].put_item(Item={"order_id": "o-1", "sku": "A-1", "qty": 2, "customer_id": "c-1",
-                                         "created_at": "2026-01-01T00:00:00.000+00:00"})
+    shop_tables["partners"].put_item(
+        Item={
+            "key_hash": hashlib.sha256(b"pk_live_123").hexdigest(),
+            "partner_id": "acme",
+            "name": "Acme",
+            "tier": "gold",
+            "scopes": {"orders:read"},
+        }
+    )
+    shop_tables["orders"].put_item(
+        Item={
+            "order_id": "o-1",
+            "sku": "A-1",
+            "qty": 2,
+            "customer_id": "c-1",
+            "created_at": "2026-01-01T00:00:00.000+00:00",
+        }
+    )
     route, authorizer = app.function("partner_order"), app.function("partner_key")
-    event = rest_event("GET", "/partner/orders/o-1", resource="/partner/orders/{order_id}",
-                       headers={"Authorization": "Bearer pk_live_123", "x-api-key": "k"})
+    event = rest_event(
+        "GET",
+        "/partner/orders/o-1",
+        resource="/partner/orders/{order_id}",
+        headers={"Authorization": "Bearer pk_live_123", "x-api-key": "k"},
+    )
     arn = method_arn("GET", "/partner/orders/o-1")
     decision = authorize(authorizer, event, arn, handler_for(authorizer))
     assert decision.status == 200 and decision.authorizer is not None

@@ -24,7 +24,8 @@ from tests.validate import cfn_lint, checkov, transform
 
 STAFF_ARN = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_AbCdEf123"
 
-GUARDED = {"app.py": f"""
+GUARDED = {
+    "app.py": f"""
 import lambdakit as lk
 
 members = lk.Cognito("members", callback_urls=("https://shop.example.com/callback",))
@@ -98,7 +99,8 @@ def catalogue(page: int = 1) -> list:
 @lk.route("POST", "/inbox", trigger="sqs", auth="iam")
 def inbox(body: dict) -> None:
     return None
-"""}
+"""
+}
 
 MEMBERS, STAFF = "MembersAuthorizer", "UsEast1AbCdEf123Authorizer"
 
@@ -133,8 +135,9 @@ def example() -> tuple[App, dict[str, Any], dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def checkov_failures(guarded: tuple[App, dict[str, Any], dict[str, Any]],
-                     example: tuple[App, dict[str, Any], dict[str, Any]]) -> list[str]:
+def checkov_failures(
+    guarded: tuple[App, dict[str, Any], dict[str, Any]], example: tuple[App, dict[str, Any], dict[str, Any]]
+) -> list[str]:
     """One checkov run (it takes seconds) over both SAM templates, the example's resources prefixed apart."""
     merged = {**guarded[1], "Resources": dict(guarded[1]["Resources"])}
     merged["Resources"].update({"Shop" + k: v for k, v in example[1]["Resources"].items()})
@@ -150,6 +153,7 @@ def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 
 
 # -- validators --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("which", ["guarded", "example"])
 def test_cfn_lint_is_clean_on_sam_and_transformed(which: str, request: pytest.FixtureRequest) -> None:
@@ -170,6 +174,7 @@ def test_every_checkov_skip_says_why(guarded: tuple[App, dict[str, Any], dict[st
 
 # -- auth per route (what CKV_AWS_59 cannot see) ------------------------------------------------------
 
+
 def test_each_operation_requires_exactly_its_auth(guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
     paths = body_of(guarded[2])["paths"]
     found = {(p, m): op["security"] for p, ops in paths.items() for m, op in ops.items()}
@@ -177,7 +182,8 @@ def test_each_operation_requires_exactly_its_auth(guarded: tuple[App, dict[str, 
 
 
 def test_example_protects_writes_and_leaves_catalogue_reads_public(
-        example: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
+    example: tuple[App, dict[str, Any], dict[str, Any]],
+) -> None:
     paths = body_of(example[2])["paths"]
     users = "ShopUsersAuthorizer"
     assert paths["/orders"]["post"]["security"] == [{users: []}]
@@ -190,10 +196,19 @@ def test_example_protects_writes_and_leaves_catalogue_reads_public(
 
 def test_security_schemes(guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
     schemes = body_of(guarded[2])["components"]["securitySchemes"]
-    assert set(schemes) == {MEMBERS, STAFF, "PartnerAuthorizer", "DeviceAuthorizer", "TenantAuthorizer", "sigv4",
-                            "api_key"}  # `unused` is used by no route: no scheme, no permission
+    assert set(schemes) == {
+        MEMBERS,
+        STAFF,
+        "PartnerAuthorizer",
+        "DeviceAuthorizer",
+        "TenantAuthorizer",
+        "sigv4",
+        "api_key",
+    }  # `unused` is used by no route: no scheme, no permission
     assert schemes[MEMBERS]["x-amazon-apigateway-authorizer"] == {
-        "type": "cognito_user_pools", "providerARNs": [{"Fn::GetAtt": ["MembersUserPool", "Arn"]}]}
+        "type": "cognito_user_pools",
+        "providerARNs": [{"Fn::GetAtt": ["MembersUserPool", "Arn"]}],
+    }
     assert schemes[STAFF]["x-amazon-apigateway-authorizer"]["providerARNs"] == [STAFF_ARN]
     assert schemes[MEMBERS]["name"] == "Authorization" and schemes[MEMBERS]["in"] == "header"
 
@@ -237,14 +252,20 @@ def test_an_authorizer_has_its_own_least_privilege_role(guarded: tuple[App, dict
 
 # -- Cognito --------------------------------------------------------------------------------------------
 
+
 def test_pool_has_secure_defaults(guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
     pools = of_type(guarded[2], "AWS::Cognito::UserPool")
     assert list(pools) == ["MembersUserPool"]  # the existing pool (arn=) is referenced, never created
     props = pools["MembersUserPool"]["Properties"]
     assert props["UsernameAttributes"] == ["email"]
     assert props["Policies"]["PasswordPolicy"] == {
-        "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True, "RequireNumbers": True,
-        "RequireSymbols": True, "TemporaryPasswordValidityDays": 3}
+        "MinimumLength": 12,
+        "RequireLowercase": True,
+        "RequireUppercase": True,
+        "RequireNumbers": True,
+        "RequireSymbols": True,
+        "TemporaryPasswordValidityDays": 3,
+    }
     assert props["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"} and props["UserPoolTier"] == "PLUS"
     assert pools["MembersUserPool"]["DeletionPolicy"] == "Retain"
     assert not of_type(guarded[2], "AWS::Cognito::IdentityPool")  # no identity pool: no unauthenticated identities
@@ -254,10 +275,12 @@ def test_pool_has_secure_defaults(guarded: tuple[App, dict[str, Any], dict[str, 
 
 
 def test_scopes_get_resource_servers_and_clients_allowed_to_ask_for_them(
-        guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
+    guarded: tuple[App, dict[str, Any], dict[str, Any]],
+) -> None:
     out = guarded[2]
-    servers = {r["Properties"]["Identifier"]: (k, r)
-               for k, r in of_type(out, "AWS::Cognito::UserPoolResourceServer").items()}
+    servers = {
+        r["Properties"]["Identifier"]: (k, r) for k, r in of_type(out, "AWS::Cognito::UserPoolResourceServer").items()
+    }
     assert set(servers) == {"orders", "https://api.example.com"}  # none for `openid` (standard) or the staff pool
     assert [s["ScopeName"] for s in servers["orders"][1]["Properties"]["Scopes"]] == ["write"]
     assert [s["ScopeName"] for s in servers["https://api.example.com"][1]["Properties"]["Scopes"]] == ["orders.admin"]
@@ -273,12 +296,16 @@ def test_scopes_get_resource_servers_and_clients_allowed_to_ask_for_them(
     user = out["Resources"]["MembersUserPoolClient"]  # has callback URLs: the code flow may ask for the scopes too
     assert sorted(user["DependsOn"]) == server_ids
     assert user["Properties"]["AllowedOAuthFlows"] == ["code"]
-    assert set(user["Properties"]["AllowedOAuthScopes"]) >= {"orders/write", "https://api.example.com/orders.admin",
-                                                              "openid"}
+    assert set(user["Properties"]["AllowedOAuthScopes"]) >= {
+        "orders/write",
+        "https://api.example.com/orders.admin",
+        "openid",
+    }
     domain = of_type(out, "AWS::Cognito::UserPoolDomain")
     assert list(domain) == ["MembersUserPoolDomain"]
     assert {"MembersUserPoolTokenUrl", "MembersUserPoolMachineClientId", "MembersUserPoolClientId"} <= set(
-        out["Outputs"])
+        out["Outputs"]
+    )
 
 
 def test_example_pool_allows_password_sign_in_for_the_docs(example: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
@@ -290,6 +317,7 @@ def test_example_pool_allows_password_sign_in_for_the_docs(example: tuple[App, d
 
 # -- throttling, caching, usage plans ------------------------------------------------------------------
 
+
 def stage_of(transformed: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     stages = of_type(transformed, "AWS::ApiGateway::Stage")
     assert list(stages) == ["ApiapiStage"]  # SAM's name for stage "api" of `Api`
@@ -297,7 +325,8 @@ def stage_of(transformed: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 def test_method_settings_escape_paths_and_carry_cache_and_throttle(
-        guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
+    guarded: tuple[App, dict[str, Any], dict[str, Any]],
+) -> None:
     _, stage = stage_of(guarded[2])
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}
     assert settings[("/*", "*")]["ThrottlingRateLimit"] == 50 and settings[("/*", "*")]["ThrottlingBurstLimit"] == 100
@@ -310,8 +339,13 @@ def test_method_settings_escape_paths_and_carry_cache_and_throttle(
     assert (create["ThrottlingRateLimit"], create["ThrottlingBurstLimit"]) == (2.5, 5)
     assert settings[("/~1devices~1{device_id}", "GET")]["CacheTtlInSeconds"] == 10
     assert settings[("/~1catalogue", "GET")]["CacheTtlInSeconds"] == 300
-    assert set(settings) == {("/*", "*"), ("/~1orders~1{order_id}", "GET"), ("/~1orders", "POST"),
-                             ("/~1devices~1{device_id}", "GET"), ("/~1catalogue", "GET")}
+    assert set(settings) == {
+        ("/*", "*"),
+        ("/~1orders~1{order_id}", "GET"),
+        ("/~1orders", "POST"),
+        ("/~1devices~1{device_id}", "GET"),
+        ("/~1catalogue", "GET"),
+    }
     assert stage["CacheClusterEnabled"] is True
 
 
@@ -330,18 +364,26 @@ def test_resource_path_escaping() -> None:
 
 
 def test_cached_routes_key_on_path_query_and_the_callers_credentials(
-        guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
+    guarded: tuple[App, dict[str, Any], dict[str, Any]],
+) -> None:
     paths = body_of(guarded[2])["paths"]
 
     def keys(path: str) -> list[str]:
         return list(paths[path]["get"]["x-amazon-apigateway-integration"]["cacheKeyParameters"])
 
-    assert keys("/orders/{order_id}") == ["method.request.path.order_id", "method.request.querystring.fields",
-                                          "method.request.header.Authorization"]
-    assert {"name": "Authorization", "in": "header", "required": False, "schema": {"type": "string"}} in \
-        paths["/orders/{order_id}"]["get"]["parameters"]
-    assert keys("/devices/{device_id}") == ["method.request.path.device_id", "method.request.header.X-Api-Key",
-                                            "method.request.querystring.key"]
+    assert keys("/orders/{order_id}") == [
+        "method.request.path.order_id",
+        "method.request.querystring.fields",
+        "method.request.header.Authorization",
+    ]
+    assert {"name": "Authorization", "in": "header", "required": False, "schema": {"type": "string"}} in paths[
+        "/orders/{order_id}"
+    ]["get"]["parameters"]
+    assert keys("/devices/{device_id}") == [
+        "method.request.path.device_id",
+        "method.request.header.X-Api-Key",
+        "method.request.querystring.key",
+    ]
     assert keys("/catalogue") == ["method.request.querystring.page"]  # public: the same answer for everyone
     assert "cacheKeyParameters" not in paths["/health"]["get"]["x-amazon-apigateway-integration"]
 
@@ -361,18 +403,25 @@ def test_usage_plans_and_keys(guarded: tuple[App, dict[str, Any], dict[str, Any]
     assert all("Value" not in k["Properties"] and k["Properties"]["Enabled"] for k in api_keys.values())
     links = of_type(out, "AWS::ApiGateway::UsagePlanKey")
     assert {(v["Properties"]["KeyId"]["Ref"], v["Properties"]["UsagePlanId"]["Ref"]) for v in links.values()} == {
-        ("GoldAcmeApiKey", "GoldUsagePlan"), ("GoldGlobexApiKey", "GoldUsagePlan")}
+        ("GoldAcmeApiKey", "GoldUsagePlan"),
+        ("GoldGlobexApiKey", "GoldUsagePlan"),
+    }
 
 
 def test_api_key_routes_without_plans_get_a_default_plan(tmp_path: Path) -> None:
-    app = make_app(tmp_path, {"app.py": """
+    app = make_app(
+        tmp_path,
+        {
+            "app.py": """
 import lambdakit as lk
 service = lk.Service("keyed")
 
 @lk.route("GET", "/feed", api_key=True)
 def feed() -> list:
     return []
-"""})
+"""
+        },
+    )
     out = transform(build_template(app))
     plans = of_type(out, "AWS::ApiGateway::UsagePlan")
     assert list(plans) == ["DefaultUsagePlan"]
@@ -382,8 +431,10 @@ def feed() -> list:
 
 # -- the summary and `lambdakit routes` ---------------------------------------------------------------
 
+
 def test_routes_show_each_routes_auth_and_list_the_public_ones(
-        guarded: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
+    guarded: tuple[App, dict[str, Any], dict[str, Any]],
+) -> None:
     result = CliRunner().invoke(main, ["routes", guarded[0].package])
     assert result.exit_code == 0, result.output
     rows = {line.split()[0]: line for line in result.output.splitlines() if line and not line.startswith("-")}
@@ -400,15 +451,25 @@ def test_routes_show_each_routes_auth_and_list_the_public_ones(
 
 # -- declaration mistakes ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("source", "message"), [
-    ("@lk.authorizer\ndef a(token: str, extra: str) -> lk.Identity | None: ...",
-     "a TOKEN authorizer takes exactly one parameter"),
-    ("@lk.authorizer(identity_sources=('header:X-Key',))\ndef a(api_key: str) -> lk.Identity | None: ...",
-     "parameter 'api_key' is not an identity source"),
-    ("@lk.route('GET', '/x', throttle=(0, 5))\ndef x() -> dict: ...", "throttle=(0, 5)"),
-    ("u = lk.Cognito('cognito-users')\n@lk.route('GET', '/x', auth=u.scopes('a/b'))\ndef x() -> dict: ...",
-     "give domain="),
-])
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            "@lk.authorizer\ndef a(token: str, extra: str) -> lk.Identity | None: ...",
+            "a TOKEN authorizer takes exactly one parameter",
+        ),
+        (
+            "@lk.authorizer(identity_sources=('header:X-Key',))\ndef a(api_key: str) -> lk.Identity | None: ...",
+            "parameter 'api_key' is not an identity source",
+        ),
+        ("@lk.route('GET', '/x', throttle=(0, 5))\ndef x() -> dict: ...", "throttle=(0, 5)"),
+        (
+            "u = lk.Cognito('cognito-users')\n@lk.route('GET', '/x', auth=u.scopes('a/b'))\ndef x() -> dict: ...",
+            "give domain=",
+        ),
+    ],
+)
 def test_build_reports_auth_mistakes(tmp_path: Path, source: str, message: str) -> None:
     name = write_package(tmp_path, {"app.py": "import lambdakit as lk\n" + source + "\n"})
     with pytest.raises(BuildError) as info:
@@ -416,18 +477,21 @@ def test_build_reports_auth_mistakes(tmp_path: Path, source: str, message: str) 
     assert message in str(info.value)
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda lk: lk.Cognito("p").scopes(), "name at least one scope"),
-    (lambda lk: lk.Cognito("p").scopes("has space/x"), "RESOURCE_SERVER/NAME"),
-    (lambda lk: lk.Cognito("p").scopes("noslash"), "RESOURCE_SERVER/NAME"),
-    (lambda lk: lk.Cognito("p", domain="My_Domain"), "domain prefix"),
-    (lambda lk: lk.Cognito("p", callback_urls=("http://example.com",)), "https://"),
-    (lambda lk: lk.Cognito(arn=STAFF_ARN, password_auth=True), "existing pool"),
-    (lambda lk: lk.UsagePlan("p", period="YEAR"), "period="),
-    (lambda lk: lk.UsagePlan("p", rate=5), "together"),
-    (lambda lk: lk.UsagePlan("p", quota=0), "quota=0"),
-    (lambda lk: lk.UsagePlan("p", keys=("a", "a")), "twice"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda lk: lk.Cognito("p").scopes(), "name at least one scope"),
+        (lambda lk: lk.Cognito("p").scopes("has space/x"), "RESOURCE_SERVER/NAME"),
+        (lambda lk: lk.Cognito("p").scopes("noslash"), "RESOURCE_SERVER/NAME"),
+        (lambda lk: lk.Cognito("p", domain="My_Domain"), "domain prefix"),
+        (lambda lk: lk.Cognito("p", callback_urls=("http://example.com",)), "https://"),
+        (lambda lk: lk.Cognito(arn=STAFF_ARN, password_auth=True), "existing pool"),
+        (lambda lk: lk.UsagePlan("p", period="YEAR"), "period="),
+        (lambda lk: lk.UsagePlan("p", rate=5), "together"),
+        (lambda lk: lk.UsagePlan("p", quota=0), "quota=0"),
+        (lambda lk: lk.UsagePlan("p", keys=("a", "a")), "twice"),
+    ],
+)
 def test_declarations_refuse_mistakes(make: Any, message: str) -> None:
     import lambdakit
 

@@ -22,8 +22,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> App:
 
 def test_fifo_sends_of_equal_bodies_are_distinct_messages(app: App, moto_env: None) -> None:
     sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="dh-jobs.fifo", Attributes={
-        "FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    url = sqs.create_queue(
+        QueueName="dh-jobs.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
     jobs = app.queues[0]
     jobs.send({"tick": 1})
     jobs.send({"tick": 1})
@@ -35,13 +36,21 @@ def test_fifo_sends_of_equal_bodies_are_distinct_messages(app: App, moto_env: No
 
 def test_table_handle_round_trip(app: App, moto_env: None) -> None:
     ddb = boto3.client("dynamodb")
-    ddb.create_table(TableName="dh-things", BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": a, "AttributeType": t}
-                                           for a, t in (("pk", "S"), ("n", "N"), ("kind", "S"))],
-                     GlobalSecondaryIndexes=[{"IndexName": "by_kind", "Projection": {"ProjectionType": "ALL"},
-                                              "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"},
-                                                            {"AttributeName": "n", "KeyType": "RANGE"}]}])
+    ddb.create_table(
+        TableName="dh-things",
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": a, "AttributeType": t} for a, t in (("pk", "S"), ("n", "N"), ("kind", "S"))
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by_kind",
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}, {"AttributeName": "n", "KeyType": "RANGE"}],
+            }
+        ],
+    )
     things = app.tables[0]
     things.put({"pk": "a", "n": 1, "kind": "x", "price": 9.5})
     things.put({"pk": "a", "n": 2, "kind": "x", "price": 3})

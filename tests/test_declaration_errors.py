@@ -24,58 +24,76 @@ def problems(tmp_path: Path, source: str, extra: dict[str, str] | None = None) -
 
 
 def test_duplicate_method_and_path(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 t = lk.Table("things", key="id")
 @lk.route("GET", "/things/{id}", reads=[t])
 def first(id: str) -> dict: return {}
 @lk.route("GET", "/things/{thing}", reads=[t])
 def second(thing: str) -> dict: return {}
-""")
+""",
+    )
     assert "GET /things/{thing} is already served by" in text and "(first)" in text and "(second)" in text
 
 
 def test_path_parameter_without_function_parameter(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 @lk.route("GET", "/orders/{order_id}")
 def get_order() -> dict: return {}
-""")
+""",
+    )
     assert "path parameter {order_id} has no function parameter" in text and "add `order_id: str`" in text
 
 
 def test_function_parameter_without_path_parameter(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 @lk.route("GET", "/orders/{id}")
 def get_order(order_id: str) -> dict: return {}
-""")
+""",
+    )
     assert "{id}" in text and "'order_id' matches no path parameter" in text
 
 
 def test_parameter_type_that_cannot_be_bound(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 import datetime
 @lk.route("GET", "/when")
 def when(at: datetime.datetime) -> dict: return {}
-""")
+""",
+    )
     assert "parameter 'at'" in text and "cannot be bound" in text and "(when)" in text
 
 
 def test_two_body_parameters(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 class A(BaseModel):
     x: int
 @lk.route("POST", "/a")
 def two(a: A, b: dict) -> dict: return {}
-""")
+""",
+    )
     assert "both take the body" in text
 
 
 def test_resource_not_declared_at_module_level(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 def make():
     return lk.Table("hidden", key="id")
 @lk.route("GET", "/x", reads=[make()])
 def x() -> dict: return {}
-""")
+""",
+    )
     assert "Table('hidden') is not declared at module level" in text and "(x)" in text
 
 
@@ -92,19 +110,25 @@ def test_names_aws_would_reject(tmp_path: Path, bad: str) -> None:
 
 
 def test_names_that_clash_once_case_and_separators_are_ignored(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 orders = lk.Table("orders", key="id")
 order_q = lk.Queue("Orders")
-""")
+""",
+    )
     assert "clashes with table 'orders'" in text
 
 
 def test_function_name_clashing_with_a_table(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 orders = lk.Table("orders", key="id")
 @lk.route("GET", "/o/{id}", reads=[orders])
 def ORDERS(id: str) -> dict: return {}
-""")
+""",
+    )
     assert "function name 'ORDERS' clashes" in text
 
 
@@ -114,28 +138,37 @@ def test_bad_key_type(tmp_path: Path) -> None:
 
 
 def test_status_on_storage_first_route(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 @lk.route("POST", "/in", trigger="sqs", status=201)
 def take(body: dict) -> None: ...
-""")
+""",
+    )
     assert "status= does not apply to a storage-first route" in text
 
 
 def test_unknown_auth(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 @lk.route("GET", "/x", auth="password")
 def x() -> dict: return {}
-""")
+""",
+    )
     assert "auth='password' is not an authorizer" in text
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 @lk.route("GET", "/a/{id}")
 def a() -> dict: return {}
 @lk.route("GET", "/b/{id}")
 def b() -> dict: return {}
-""")
+""",
+    )
     assert "(a)" in text and "(b)" in text
 
 
@@ -156,10 +189,15 @@ def test_cli_unknown_package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 def test_building_part_of_a_service_is_refused(tmp_path: Path) -> None:
     # Building the submodule alone would drop the service's default auth and deploy its routes as public.
-    name = write_package(tmp_path, {
-        "__init__.py": 'import lambdakit as lk\nusers = lk.Cognito("members")\n'
-                       'service = lk.Service("lib", auth=users)\n',
-        "books.py": 'import lambdakit as lk\n@lk.route("POST", "/books")\ndef add(body: dict) -> dict: return body\n'})
+    name = write_package(
+        tmp_path,
+        {
+            "__init__.py": 'import lambdakit as lk\nusers = lk.Cognito("members")\n'
+            'service = lk.Service("lib", auth=users)\n',
+            "books.py": 'import lambdakit as lk\n@lk.route("POST", "/books")\n'
+            "def add(body: dict) -> dict: return body\n",
+        },
+    )
     with pytest.raises(BuildError) as info:
         discover(f"{name}.books")
     assert "is part of service 'lib'" in str(info.value) and f"lambdakit build {name}" in str(info.value)
@@ -167,7 +205,9 @@ def test_building_part_of_a_service_is_refused(tmp_path: Path) -> None:
 
 
 def test_mistakes_in_decorator_arguments_are_all_reported(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 @lk.route("GET", "bad-path")
 def a() -> dict: return {}
 @lk.route("FETCH", "/b")
@@ -176,26 +216,32 @@ def b() -> dict: return {}
 def c(body: dict) -> None: ...
 @lk.route("GET", "/d/{id}")
 def d() -> dict: return {}
-""")
+""",
+    )
     assert "(a): path 'bad-path' must start with '/'" in text
     assert "(b): method 'FETCH'" in text and "(c): trigger='ftp'" in text and "(d): path parameter {id}" in text
 
 
 def test_path_parameters_must_be_identifiers_used_once(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 @lk.route("GET", "/a/{bad-name}")
 def a() -> dict: return {}
 @lk.route("GET", "/b/{x}/{x}")
 def b(x: str) -> dict: return {}
 @lk.route("GET", "/c/{rest+}/tail")
 def c(rest: str) -> dict: return {}
-""")
+""",
+    )
     assert "{bad-name} must be a Python identifier" in text and "{bad_name}" in text
     assert "{x} appears twice" in text and "{rest+} must be the last segment" in text
 
 
 def test_consume_options_name_what_is_allowed(tmp_path: Path) -> None:
-    text = problems(tmp_path, """
+    text = problems(
+        tmp_path,
+        """
 q = lk.Queue("q")
 s = lk.Stream("s")
 @lk.consume(q, group_by="customer")
@@ -207,7 +253,8 @@ def d(message: dict) -> None: ...
 def plain(token: str) -> None: ...
 @lk.route("GET", "/c", auth=plain)
 def c() -> dict: return {}
-""")
+""",
+    )
     assert "(a): group_by= is for storage-first routes" in text
     assert "(b): partition_key= is for storage-first routes" in text
     assert "(d): lk.consume of a queue takes batch_size, window, max_concurrency, max_receive; not retries" in text

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from lambdakit.cli import main
 from lambdakit.declare.app import App
 from lambdakit.derive import iam
+from lambdakit.derive.plan import plan_of
 from lambdakit.discovery import discover
 from tests.apps import make_app, write_package
 
@@ -43,15 +44,17 @@ def log_audit(message: dict) -> None: ...
 
 TABLE = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
 RUNNING = {
-    ("logs:CreateLogStream", "{fn}LogGroup.Arn"), ("logs:PutLogEvents", "{fn}LogGroup.Arn"),
-    ("xray:PutTelemetryRecords", "*"), ("xray:PutTraceSegments", "*"),
+    ("logs:CreateLogStream", "{fn}LogGroup.Arn"),
+    ("logs:PutLogEvents", "{fn}LogGroup.Arn"),
+    ("xray:PutTelemetryRecords", "*"),
+    ("xray:PutTraceSegments", "*"),
 }
 
 
 def grants(app: App, name: str) -> set[tuple[str, str]]:
     """(action, resource) pairs of one function's policy, resources in their Fn::Sub form."""
     out = set()
-    for st in iam.statements(app.function(name)):
+    for st in iam.statements(plan_of(app).function(name)):
         for action in st.actions:
             for res in st.resources:
                 out.add((action, res.replace(TABLE, "table/").replace("${", "").replace("}", "")))
@@ -69,40 +72,74 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> App:
 
 def test_table_reader(app: App) -> None:
     assert grants(app, "get_order") == running("GetOrder") | {
-        (a, "table/OrdersTable") for a in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-                                           "dynamodb:Scan", "dynamodb:ConditionCheckItem")}
+        (a, "table/OrdersTable")
+        for a in (
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:Scan",
+            "dynamodb:ConditionCheckItem",
+        )
+    }
 
 
 def test_reader_of_an_indexed_table_gets_its_indexes(app: App) -> None:
-    reads = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-             "dynamodb:ConditionCheckItem"}
+    reads = {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+        "dynamodb:Scan",
+        "dynamodb:ConditionCheckItem",
+    }
     assert grants(app, "find") == running("Find") | {(a, "table/CustomersTable") for a in reads} | {
-        (a, "table/CustomersTable/index/*") for a in reads}
+        (a, "table/CustomersTable/index/*") for a in reads
+    }
 
 
 def test_table_and_queue_writer(app: App) -> None:
     assert grants(app, "create_order") == running("CreateOrder") | {
-        (a, "table/OrdersTable") for a in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                                           "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem")
+        (a, "table/OrdersTable")
+        for a in (
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:ConditionCheckItem",
+        )
     } | {("sqs:SendMessage", "AuditQueue.Arn")}
 
 
 def test_stream_writer(app: App) -> None:
     assert grants(app, "click") == running("Click") | {
-        ("kinesis:PutRecord", "ClicksStream.Arn"), ("kinesis:PutRecords", "ClicksStream.Arn")}
+        ("kinesis:PutRecord", "ClicksStream.Arn"),
+        ("kinesis:PutRecords", "ClicksStream.Arn"),
+    }
 
 
 def test_reading_a_queue_or_stream_grants_polling_it_by_hand(app: App) -> None:
     assert grants(app, "poll") == running("Poll") | {
-        (a, "AuditQueue.Arn") for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
-                                        "sqs:ChangeMessageVisibility")
-    } | {(a, "ClicksStream.Arn") for a in ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary",
-                                           "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards")}
+        (a, "AuditQueue.Arn")
+        for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility")
+    } | {
+        (a, "ClicksStream.Arn")
+        for a in (
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:GetRecords",
+            "kinesis:GetShardIterator",
+            "kinesis:ListShards",
+        )
+    }
 
 
 def test_queue_consumer_gets_its_trigger_and_its_writes_only(app: App) -> None:
-    writes = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-              "dynamodb:ConditionCheckItem")
+    writes = (
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    )
     assert grants(app, "log_audit") == running("LogAudit") | {
         (a, "AuditQueue.Arn") for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
     } | {(a, "table/CustomersTable") for a in writes}
@@ -111,16 +148,20 @@ def test_queue_consumer_gets_its_trigger_and_its_writes_only(app: App) -> None:
 def test_no_function_can_write_a_table_it_only_reads(app: App) -> None:
     for spec in app.functions:
         written = {r.logical_id for r in spec.writes}
-        for st in iam.statements(spec):
+        for st in iam.statements(plan_of(app).of(spec)):
             if set(st.actions) & set(iam.TABLE_WRITE) - set(iam.TABLE_READ):
                 assert all(any(w in res for w in written) for res in st.resources), (spec.name, st)
-    assert not set(iam.TABLE_READ) & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                                      "dynamodb:BatchWriteItem"}
+    assert not set(iam.TABLE_READ) & {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    }
 
 
 def test_every_statement_names_a_resource_except_xray(app: App) -> None:
     for spec in app.functions:
-        for st in iam.statements(spec):
+        for st in iam.statements(plan_of(app).of(spec)):
             if "*" in st.resources:
                 assert set(st.actions) == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
             for res in st.resources:
@@ -128,8 +169,8 @@ def test_every_statement_names_a_resource_except_xray(app: App) -> None:
 
 
 def test_policies_are_deterministic(tmp_path: Path) -> None:
-    first = [iam.policy_document(s) for s in make_app(tmp_path / "a", {"app.py": SOURCE}).functions]
-    second = [iam.policy_document(s) for s in make_app(tmp_path / "b", {"app.py": SOURCE}).functions]
+    first = [iam.policy_document(fn) for fn in plan_of(make_app(tmp_path / "a", {"app.py": SOURCE})).functions]
+    second = [iam.policy_document(fn) for fn in plan_of(make_app(tmp_path / "b", {"app.py": SOURCE})).functions]
     assert json.dumps(first) == json.dumps(second)
 
 

@@ -106,17 +106,27 @@ def test_iam_routes_verify_sigv4_signatures(client):
     assert unsigned.status == 403
     assert unsigned.json["error"] == {"code": "not_found", "message": "no route for GET /whoami" + UNSIGNED}
     now = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    forged = client.get("/whoami", headers={
-        "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/{now[:8]}/us-east-1/execute-api/aws4_request, "
-                         "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
-        "X-Amz-Date": now})
+    forged = client.get(
+        "/whoami",
+        headers={
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/{now[:8]}/us-east-1/execute-api/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64,
+            "X-Amz-Date": now,
+        },
+    )
     assert forged.status == 403 and forged.json["error"]["code"] == "bad_request"
     assert "signature we calculated does not match" in forged.json["error"]["message"]
-    stranger = client.get("/whoami", headers={
-        "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDSTRANGER/20240101/us-east-1/execute-api/aws4_request, "
-                         "SignedHeaders=host, Signature=" + "0" * 64})
-    assert stranger.status == 403 and "security token included in the request is invalid" in \
-        stranger.json["error"]["message"]
+    stranger = client.get(
+        "/whoami",
+        headers={
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIDSTRANGER/20240101/us-east-1/execute-api/aws4_request, "
+            "SignedHeaders=host, Signature=" + "0" * 64
+        },
+    )
+    assert (
+        stranger.status == 403
+        and "security token included in the request is invalid" in stranger.json["error"]["message"]
+    )
 
 
 def test_cognito_tokens_are_verified_and_expire(client):
@@ -138,8 +148,10 @@ def test_lambda_authorizer_decisions_and_its_cache(client):
 
     denied = client.get("/gated", token="banned")
     assert denied.status == 403
-    assert denied.json["error"] == {"code": "forbidden",
-                                    "message": "User is not authorized to access this resource with an explicit deny"}
+    assert denied.json["error"] == {
+        "code": "forbidden",
+        "message": "User is not authorized to access this resource with an explicit deny",
+    }
     assert client.get("/gated", token="who-knows").status == 401
     before = _invocations(client, "gatekeeper")
     assert client.get("/gated").status == 401  # no token: refused before the authorizer runs
@@ -225,22 +237,25 @@ def test_storage_first_stores_what_the_deployed_integration_stores(lk_aws):
         assert message["Body"] == '{"sku": "K-1", "qty": 1}'
         assert message["MessageAttributes"]["lk-id"]["StringValue"] == stored.json["request_id"]
 
-        clicked = shop.post("/clicks", json={"customer_id": "o'brien \"jr\"", "page": "/"})
+        clicked = shop.post("/clicks", json={"customer_id": 'o\'brien "jr"', "page": "/"})
         assert clicked.status == 202
         kinesis = boto3.client("kinesis")
-        iterator = kinesis.get_shard_iterator(StreamName="record_click", ShardId=clicked.json["shard_id"],
-                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = kinesis.get_shard_iterator(
+            StreamName="record_click", ShardId=clicked.json["shard_id"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
         record = kinesis.get_records(ShardIterator=iterator)["Records"][-1]
         assert record["SequenceNumber"] == clicked.json["sequence_number"]
-        assert record["PartitionKey"] == "o'brien \"jr\""
-        assert json.loads(record["Data"]) == {"customer_id": "o'brien \"jr\"", "page": "/"}
+        assert record["PartitionKey"] == 'o\'brien "jr"'
+        assert json.loads(record["Data"]) == {"customer_id": 'o\'brien "jr"', "page": "/"}
 
 
 def test_an_integration_template_the_emulator_cannot_evaluate_is_an_error():
     from lambdakit.local.integration import TemplateError, _Evaluator
 
     evaluator = _Evaluator('{"a": {"b": 2}}', "rid")
-    assert evaluator.render("$input.path('$.a.b')-$context.requestId-$util.urlEncode($input.body)") == \
-        "2-rid-%7B%22a%22%3A+%7B%22b%22%3A+2%7D%7D"
+    assert (
+        evaluator.render("$input.path('$.a.b')-$context.requestId-$util.urlEncode($input.body)")
+        == "2-rid-%7B%22a%22%3A+%7B%22b%22%3A+2%7D%7D"
+    )
     with pytest.raises(TemplateError, match="cannot evaluate"):
         evaluator.render("$stageVariables.x")

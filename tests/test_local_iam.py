@@ -25,8 +25,11 @@ def _get_secret(secret_id: str) -> dict:
     try:
         item = boto3.client("dynamodb").get_item(TableName="iam_vault", Key={"secret_id": {"S": secret_id}})
     except ClientError as exc:
-        return {"error": exc.response["Error"], "http": exc.response["ResponseMetadata"]["HTTPStatusCode"],
-                "class": type(exc).__name__}
+        return {
+            "error": exc.response["Error"],
+            "http": exc.response["ResponseMetadata"]["HTTPStatusCode"],
+            "class": type(exc).__name__,
+        }
     return {"item": item.get("Item")}
 
 
@@ -65,9 +68,13 @@ def send_declared(body: dict) -> dict:
 @lk.route("GET", "/owners/{owner}", reads=[notes])
 def by_owner(owner: str) -> list:
     # A query on an index: allowed by the read grant on table/iam_notes/index/*.
-    out = boto3.client("dynamodb").query(TableName="iam_notes", IndexName="by_owner",
-                                         KeyConditionExpression="#o = :o", ExpressionAttributeNames={"#o": "owner"},
-                                         ExpressionAttributeValues={":o": {"S": owner}})
+    out = boto3.client("dynamodb").query(
+        TableName="iam_notes",
+        IndexName="by_owner",
+        KeyConditionExpression="#o = :o",
+        ExpressionAttributeNames={"#o": "owner"},
+        ExpressionAttributeValues={":o": {"S": owner}},
+    )
     return [i["note_id"]["S"] for i in out["Items"]]
 
 
@@ -109,8 +116,7 @@ def test_a_write_needs_writes_even_with_reads_and_through_boto3_resources(client
     assert "dynamodb:PutItem" in client.denials[0]
     assert "add writes=[vault] to @lk.route on write_with_read_only" in client.denials[0]
     assert client.invocations[-1].denied == tuple(client.denials)
-    assert boto3.client("dynamodb").get_item(TableName="iam_vault", Key={"secret_id": {"S": "s-2"}}).get("Item") \
-        is None
+    assert boto3.client("dynamodb").get_item(TableName="iam_vault", Key={"secret_id": {"S": "s-2"}}).get("Item") is None
 
 
 def test_queues_are_checked_by_their_url(client):

@@ -28,10 +28,23 @@ PARTNER_KEY = "pk-acme-0001"
 SEED = {
     "tables": {
         "products": [{"sku": "A-1", "name": "Anvil", "price_cents": 1999}],
-        "orders": [{"order_id": "o-seed", "sku": "A-1", "qty": 2, "customer_id": "c-seed",
-                    "created_at": "2024-01-01T00:00:00.000+00:00"}],
-        "partners": [{"key_hash": hashlib.sha256(PARTNER_KEY.encode()).hexdigest(), "partner_id": "acme",
-                      "name": "ACME", "scopes": ["orders:read"]}],
+        "orders": [
+            {
+                "order_id": "o-seed",
+                "sku": "A-1",
+                "qty": 2,
+                "customer_id": "c-seed",
+                "created_at": "2024-01-01T00:00:00.000+00:00",
+            }
+        ],
+        "partners": [
+            {
+                "key_hash": hashlib.sha256(PARTNER_KEY.encode()).hexdigest(),
+                "partner_id": "acme",
+                "name": "ACME",
+                "scopes": ["orders:read"],
+            }
+        ],
     },
 }
 
@@ -41,11 +54,16 @@ class Server:
     url: str
     log: Path
 
-    def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None,
-             raw: bytes | None = None) -> tuple[int, dict[str, str], Any]:
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
+    ) -> tuple[int, dict[str, str], Any]:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers={
-            **({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})})
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={**({"Content-Type": "application/json"} if data is not None else {}), **(headers or {})},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
                 status, head, payload = answer.status, dict(answer.headers), answer.read()
@@ -54,8 +72,11 @@ class Server:
         return status, head, json.loads(payload) if payload else None
 
     def token(self, scopes: list[str] | None = None) -> str:
-        status, _, body = self.call("POST", "/_lambdakit/token", {
-            "username": "demo@example.com", "password": "Demo-Passw0rd!", **({"scopes": scopes} if scopes else {})})
+        status, _, body = self.call(
+            "POST",
+            "/_lambdakit/token",
+            {"username": "demo@example.com", "password": "Demo-Passw0rd!", **({"scopes": scopes} if scopes else {})},
+        )
         assert status == 200, body
         return str(body["authorization"])
 
@@ -75,8 +96,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "lambdakit.cli", "local", "example_app.shop", "--port", str(port),
-             "--seed", str(seed), "--no-reload"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "lambdakit.cli",
+                "local",
+                "example_app.shop",
+                "--port",
+                str(port),
+                "--seed",
+                str(seed),
+                "--no-reload",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -114,8 +150,9 @@ def test_it_prints_how_to_get_a_token_and_the_command_works(server: Server) -> N
     command = next(line.strip() for line in text.splitlines() if line.strip().startswith("export TOKEN="))
     if shutil.which("curl") is None:
         pytest.skip("curl is not installed")
-    token = subprocess.run(["bash", "-c", f'{command} && printf %s "$TOKEN"'], capture_output=True, text=True,
-                           timeout=20, check=True).stdout
+    token = subprocess.run(
+        ["bash", "-c", f'{command} && printf %s "$TOKEN"'], capture_output=True, text=True, timeout=20, check=True
+    ).stdout
     status, _, _ = server.call("DELETE", "/orders/o-none", headers={"Authorization": token})
     assert status == 204
 
@@ -180,8 +217,9 @@ def test_storage_first_round_trip(server: Server) -> None:
     auth = {"Authorization": server.token()}
     status, _, body = server.call("POST", "/orders/import", {"sku": "A-1", "qty": 0, "customer_id": customer}, auth)
     assert status == 400 and _error(body) == ("validation_error", "Invalid request body")
-    status, _, body = server.call("POST", "/orders/import", raw=b"sku=A-1", headers={
-        **auth, "Content-Type": "application/x-www-form-urlencoded"})
+    status, _, body = server.call(
+        "POST", "/orders/import", raw=b"sku=A-1", headers={**auth, "Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert status == 415 and _error(body)[0] == "unsupported_media_type"
     status, _, body = server.call("POST", "/orders/import", {"sku": "A-1", "qty": 3}, None)
     assert status == 401
@@ -237,9 +275,14 @@ def test_the_server_reloads_when_the_code_changes(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
     log = tmp_path / "server.log"
     with log.open("w") as out:  # with the reloader there are two processes: give them their own group
-        process = subprocess.Popen([sys.executable, "-m", "lambdakit.cli", "local", "lk_reload_app", "--port",
-                                    str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lambdakit.cli", "local", "lk_reload_app", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     server = Server(f"http://127.0.0.1:{port}", log)
 
     def wait_for(expected: dict[str, int]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.fixtures.usage_shop.orders import get_order, orders
 
 
-def test_get_order(lk_aws):                 # pytest fixture: moto with the declared resources
+def test_get_order(lk_aws):  # pytest fixture: moto with the declared resources
     orders.put({"order_id": "o-1", "sku": "a", "qty": 1})
     assert get_order("o-1").sku == "a"
 

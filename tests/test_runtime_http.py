@@ -81,9 +81,11 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> App:
 def table(moto_env: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("LK_RTORDERS", "physical-orders-table")
     return boto3.resource("dynamodb").create_table(
-        TableName="physical-orders-table", BillingMode="PAY_PER_REQUEST",
+        TableName="physical-orders-table",
+        BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "order_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}])
+        AttributeDefinitions=[{"AttributeName": "order_id", "AttributeType": "S"}],
+    )
 
 
 def call(app: App, name: str, event: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
@@ -97,16 +99,19 @@ def test_post_then_get_against_the_table_the_environment_names(app: App, table: 
     status, headers, created = call(app, "create_order", rest_event("POST", "/orders", body={"sku": "a", "qty": 2}))
     assert status == 201 and headers["Content-Type"] == "application/json"
     assert table.get_item(Key={"order_id": created["order_id"]})["Item"]["qty"] == 2
-    status, _, got = call(app, "get_order", rest_event("GET", f"/orders/{created['order_id']}",
-                                                       resource="/orders/{order_id}"))
+    status, _, got = call(
+        app, "get_order", rest_event("GET", f"/orders/{created['order_id']}", resource="/orders/{order_id}")
+    )
     assert status == 200 and got == created
 
 
 def test_missing_item_is_404_in_the_error_shape(app: App, table: Any) -> None:
     status, _, body = call(app, "get_order", rest_event("GET", "/orders/nope", resource="/orders/{order_id}"))
     assert status == 404
-    assert body == {"error": {"code": "not_found", "message": "no order nope"},
-                    "request_id": "e0a6b2a0-7b61-11e6-9a41-93e8deadbeef"}
+    assert body == {
+        "error": {"code": "not_found", "message": "no order nope"},
+        "request_id": "e0a6b2a0-7b61-11e6-9a41-93e8deadbeef",
+    }
 
 
 def test_none_is_204(app: App, table: Any) -> None:
@@ -134,21 +139,26 @@ def test_missing_body_is_422(app: App, table: Any) -> None:
 
 
 def test_wrong_content_type_is_415(app: App, table: Any) -> None:
-    event = rest_event("POST", "/orders", body="sku=a&qty=1",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    event = rest_event(
+        "POST", "/orders", body="sku=a&qty=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     status, _, body = call(app, "create_order", event)
     assert status == 415 and "application/json" in body["error"]["message"]
 
 
 def test_base64_body(app: App, table: Any) -> None:
-    status, _, _ = call(app, "create_order", rest_event("POST", "/orders", body={"sku": "b", "qty": 1},
-                                                       base64_body=True))
+    status, _, _ = call(
+        app, "create_order", rest_event("POST", "/orders", body={"sku": "b", "qty": 1}, base64_body=True)
+    )
     assert status == 201
 
 
 def test_query_parameters_bind_by_name_and_type(app: App) -> None:
-    status, _, body = call(app, "search", rest_event("GET", "/search", query={"q": "tea", "page": "3",
-                                                                              "tags": ["a", "b"], "exact": "true"}))
+    status, _, body = call(
+        app,
+        "search",
+        rest_event("GET", "/search", query={"q": "tea", "page": "3", "tags": ["a", "b"], "exact": "true"}),
+    )
     assert status == 200 and body == {"q": "tea", "page": 3, "tags": ["a", "b"], "exact": True}
     status, _, body = call(app, "search", rest_event("GET", "/search", query={"q": "tea"}))
     assert body == {"q": "tea", "page": 1, "tags": None, "exact": False}
@@ -173,7 +183,8 @@ def test_response_gives_full_control(app: App) -> None:
 
 
 def test_unexpected_error_is_500_with_request_id_and_a_structured_log(
-        app: App, capsys: pytest.CaptureFixture[str]) -> None:
+    app: App, capsys: pytest.CaptureFixture[str]
+) -> None:
     status, _, body = call(app, "boom", rest_event("GET", "/boom"))
     assert status == 500
     assert body["error"]["code"] == "internal_error" and "database on fire" not in json.dumps(body)

@@ -23,14 +23,12 @@ from typing import Any
 import pytest
 
 from lambdakit.declare.app import App
-from lambdakit.local.poller import (
-    KinesisPoller,
-    SqsPoller,
-    poller_for,
-    provision,
-    redrive_dlq,
-    replay_kinesis_failure,
-)
+from lambdakit.derive.plan import plan_of
+from lambdakit.local.backend import Backend
+from lambdakit.local.consumers import poller_for
+from lambdakit.local.kinesis_poller import KinesisPoller
+from lambdakit.local.redrive import redrive_dlq, replay_kinesis_failure
+from lambdakit.local.sqs_poller import SqsPoller
 from lambdakit.runtime import aws
 from lambdakit.runtime.loader import handler_for
 from tests.apps import make_app
@@ -90,11 +88,16 @@ def fragile_stream(body: Job) -> None:
 
 
 @pytest.fixture
-def app(tmp_path: Path, moto_env: None, quiet: None, request: pytest.FixtureRequest) -> App:
+def app(tmp_path: Path, provision: Any, quiet: None, request: pytest.FixtureRequest) -> App:
     name = f"faults{abs(hash(request.node.name)) % 10**6}"
     built = make_app(tmp_path, {"app.py": APP.format(name=name)})
-    provision(built, sqs=aws.client("sqs"), dynamodb=aws.client("dynamodb"), kinesis=aws.client("kinesis"))
+    provision(built)
     return built
+
+
+def consumer_poller(app: App, spec: Any, handler: Any, retry_after: int | None = None) -> Any:
+    """The consumer's poller as the product wires it, invoking `handler` (a stand-in for Lambda)."""
+    return poller_for(plan_of(app).of(spec), handler, Backend(), retry_after)
 
 
 def module_of(app: App) -> Any:
@@ -136,8 +139,12 @@ def job_id_of(raw: str | bytes) -> str:
 class Crashing:
     """Wraps a handler: every CRASH_EVERY-th invocation runs its records, then fails as a timeout would."""
 
-    def __init__(self, handler: Callable[[dict[str, Any], Any], Any], effects: list[str],
-                 body_of: Callable[[dict[str, Any]], str | bytes]) -> None:
+    def __init__(
+        self,
+        handler: Callable[[dict[str, Any], Any], Any],
+        effects: list[str],
+        body_of: Callable[[dict[str, Any]], str | bytes],
+    ) -> None:
         self.handler, self.effects, self.body_of = handler, effects, body_of
         self.calls = self.crashes = self.redelivered_done = 0
 
@@ -160,8 +167,9 @@ def drain_queue(sqs: Any, url: str) -> list[str]:
         if not got:
             return bodies
         bodies += [m["Body"] for m in got]
-        sqs.delete_message_batch(QueueUrl=url, Entries=[
-            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)]
+        )
 
 
 def run_sqs(app: App, function: str, seed: int, n: int = N) -> dict[str, Any]:
@@ -173,36 +181,59 @@ def run_sqs(app: App, function: str, seed: int, n: int = N) -> dict[str, Any]:
     # Failed messages come back at once (visibility 0) so the test takes seconds, not minutes. The poller
     # also hands them back explicitly (retry_after=0): moto otherwise keeps a returned message "pending"
     # until a later receive passes it, and can then serve a FIFO group's second message before its first.
-    poller = poller_for(spec, crashing, sqs=sqs, retry_after=0)
+    poller = consumer_poller(app, spec, crashing, retry_after=0)
     assert isinstance(poller, SqsPoller)
     sqs.set_queue_attributes(QueueUrl=poller.queue_url, Attributes={"VisibilityTimeout": "0"})
     sent, poison, flaky = messages(seed, n)
     fifo = spec.source.fifo
     for start in range(0, len(sent), 10):  # as the gateway would have stored them, in order
-        sqs.send_message_batch(QueueUrl=poller.queue_url, Entries=[
-            {"Id": job_id, "MessageBody": body,
-             **({"MessageGroupId": user_of(body), "MessageDeduplicationId": job_id} if fifo else {})}
-            for job_id, body in sent[start:start + 10]])
+        sqs.send_message_batch(
+            QueueUrl=poller.queue_url,
+            Entries=[
+                {
+                    "Id": job_id,
+                    "MessageBody": body,
+                    **({"MessageGroupId": user_of(body), "MessageDeduplicationId": job_id} if fifo else {}),
+                }
+                for job_id, body in sent[start : start + 10]
+            ],
+        )
     stats = poller.drain(max_polls=5000)
     dlq = sqs.get_queue_url(QueueName=spec.source.name + "-dlq" + (".fifo" if fifo else ""))["QueueUrl"]
     parked = [job_id_of(b) for b in drain_queue(sqs, dlq)]
     left = drain_queue(sqs, poller.queue_url)
-    return {"sent": sent, "poison": poison, "flaky": flaky, "effects": list(effects), "parked": parked,
-            "left": left, "stats": stats, "crashing": crashing}
+    return {
+        "sent": sent,
+        "poison": poison,
+        "flaky": flaky,
+        "effects": list(effects),
+        "parked": parked,
+        "left": left,
+        "stats": stats,
+        "crashing": crashing,
+    }
 
 
-def check_nothing_lost(run: dict[str, Any], label: str, parked_name: str, *, all_valid_applied: bool = True,
-                       parked_never_applied: bool = True) -> Counter[str]:
+def check_nothing_lost(
+    run: dict[str, Any],
+    label: str,
+    parked_name: str,
+    *,
+    all_valid_applied: bool = True,
+    parked_never_applied: bool = True,
+) -> Counter[str]:
     ids = {job_id for job_id, _ in run["sent"]}
     applied = Counter(run["effects"])
     parked = Counter(run["parked"])
     stats, crashing = run["stats"], run["crashing"]
-    print(f"\n[{label}] sent={len(ids)} poison={len(run['poison'])} flaky={len(run['flaky'])} "
-          f"invocations={stats.invocations} crashed={crashing.crashes} deliveries={stats.delivered} "
-          f"processed_once={sum(1 for n in applied.values() if n == 1)} "
-          f"processed_twice_or_more={sum(1 for n in applied.values() if n > 1)} "
-          f"{parked_name}={len(parked)} lost={len(ids - set(applied) - set(parked))} "
-          f"redelivered_after_success={crashing.redelivered_done}")
+    print(
+        f"\n[{label}] sent={len(ids)} poison={len(run['poison'])} flaky={len(run['flaky'])} "
+        f"invocations={stats.invocations} crashed={crashing.crashes} deliveries={stats.delivered} "
+        f"processed_once={sum(1 for n in applied.values() if n == 1)} "
+        f"processed_twice_or_more={sum(1 for n in applied.values() if n > 1)} "
+        f"{parked_name}={len(parked)} lost={len(ids - set(applied) - set(parked))} "
+        f"redelivered_after_success={crashing.redelivered_done}"
+    )
     assert run["left"] == [], "the queue must end empty"
     assert [j for j, n in applied.items() if n > 1] == [], "an effect was applied twice"
     assert not set(applied) & run["poison"], "a poison message took effect"
@@ -239,8 +270,7 @@ def test_sqs_fifo_keeps_each_groups_order_and_parks_poison(app: App) -> None:
         assert done == sent, f"group {user} was applied out of order"
 
 
-def test_the_same_sqs_run_without_idempotency_applies_effects_twice(app: App,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_same_sqs_run_without_idempotency_applies_effects_twice(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check above is not vacuous: switch idempotency off and the crashed batches repeat their effects."""
     monkeypatch.setenv("POWERTOOLS_IDEMPOTENCY_DISABLED", "1")
     with pytest.warns(Warning):
@@ -255,7 +285,7 @@ def test_kinesis_nothing_lost_nothing_applied_twice(app: App) -> None:
     spec = app.function("streamed_job")
     effects = module_of(app).EFFECTS
     crashing = Crashing(handler_for(spec), effects, lambda r: base64.b64decode(r["kinesis"]["data"]))
-    poller = poller_for(spec, crashing, sqs=sqs, kinesis=kinesis)
+    poller = consumer_poller(app, spec, crashing)
     assert isinstance(poller, KinesisPoller)
     sent, poison, flaky = messages(seed=11)
     where: dict[str, tuple[str, int]] = {}  # job id -> (shard, sequence number)
@@ -270,18 +300,29 @@ def test_kinesis_nothing_lost_nothing_applied_twice(app: App) -> None:
 
     def covered(job_id: str) -> bool:
         shard, seq = where[job_id]
-        return any(i["shardId"] == shard and int(i["startSequenceNumber"]) <= seq <= int(i["endSequenceNumber"])
-                   for i in infos)
+        return any(
+            i["shardId"] == shard and int(i["startSequenceNumber"]) <= seq <= int(i["endSequenceNumber"]) for i in infos
+        )
 
     parked = [job_id for job_id in where if covered(job_id)]
-    run = {"sent": sent, "poison": poison, "flaky": flaky, "effects": list(effects), "parked": parked,
-           "left": [], "stats": stats, "crashing": crashing}
+    run = {
+        "sent": sent,
+        "poison": poison,
+        "flaky": flaky,
+        "effects": list(effects),
+        "parked": parked,
+        "left": [],
+        "stats": stats,
+        "crashing": crashing,
+    }
     # Records after a failed one were applied before Lambda gave up on the rest of the batch: they are both
     # applied (once) and described in a failure range, which is why a replay must be idempotent too.
     check_nothing_lost(run, "kinesis", "in_failure_ranges", parked_never_applied=False)
     assert poison <= set(parked), "every poison record is described in the on-failure queue"
-    print(f"[kinesis] failure_messages={len(infos)} bisected={stats.errors} "
-          f"valid_records_also_in_a_failure_range={len(set(parked) - poison)}")
+    print(
+        f"[kinesis] failure_messages={len(infos)} bisected={stats.errors} "
+        f"valid_records_also_in_a_failure_range={len(set(parked) - poison)}"
+    )
 
 
 def test_kinesis_records_past_max_age_go_to_the_failure_queue(moto_env: None) -> None:
@@ -291,8 +332,15 @@ def test_kinesis_records_past_max_age_go_to_the_failure_queue(moto_env: None) ->
     for i in range(3):
         kinesis.put_record(StreamName="old", Data=b"{}", PartitionKey=str(i))
     calls: list[int] = []
-    poller = KinesisPoller(lambda e, c: calls.append(len(e["Records"])), kinesis, "old", sqs=sqs,
-                           on_failure_url=url, max_age=60, clock=lambda: time.time() + 3600)
+    poller = KinesisPoller(
+        lambda e, c: calls.append(len(e["Records"])),
+        kinesis,
+        "old",
+        sqs=sqs,
+        on_failure_url=url,
+        max_age=60,
+        clock=lambda: time.time() + 3600,
+    )
     poller.drain()
     assert calls == []  # an hour later, nothing is sent to the function
     infos = [json.loads(b) for b in drain_queue(sqs, url)]
@@ -314,13 +362,15 @@ def test_a_fixed_bug_replays_the_dlq_and_nothing_applies_twice(app: App) -> None
             raise TimeoutError("Task timed out")
         return out
 
-    poller = poller_for(spec, lambda_like, sqs=sqs, retry_after=0)
+    poller = consumer_poller(app, spec, lambda_like, retry_after=0)
     assert isinstance(poller, SqsPoller)
     module.BROKEN.update({"job-002", "job-011", "job-015"})
     for i in range(20):  # as the gateway stores them: the request id in the lk-id attribute
-        sqs.send_message(QueueUrl=poller.queue_url, MessageBody=json.dumps({"job_id": f"job-{i:03d}", "user": "u",
-                                                                            "qty": 1}),
-                         MessageAttributes={"lk-id": {"DataType": "String", "StringValue": f"request-{i}"}})
+        sqs.send_message(
+            QueueUrl=poller.queue_url,
+            MessageBody=json.dumps({"job_id": f"job-{i:03d}", "user": "u", "qty": 1}),
+            MessageAttributes={"lk-id": {"DataType": "String", "StringValue": f"request-{i}"}},
+        )
     poller.drain()
     dlq = sqs.get_queue_url(QueueName="fragile_job-dlq")["QueueUrl"]
     assert Counter(module.EFFECTS)["job-007"] == 1 and not {"job-002", "job-011", "job-015"} & set(module.EFFECTS)
@@ -331,8 +381,10 @@ def test_a_fixed_bug_replays_the_dlq_and_nothing_applies_twice(app: App) -> None
     assert moved == 4
     poller.drain()
     applied = Counter(module.EFFECTS)
-    print(f"\n[redrive] parked={moved} applied_after_redrive={len(module.EFFECTS) - before} "
-          f"applied_twice={sum(n > 1 for n in applied.values())}")
+    print(
+        f"\n[redrive] parked={moved} applied_after_redrive={len(module.EFFECTS) - before} "
+        f"applied_twice={sum(n > 1 for n in applied.values())}"
+    )
     assert applied == Counter({f"job-{i:03d}": 1 for i in range(20)})
     assert drain_queue(sqs, dlq) == [] and drain_queue(sqs, poller.queue_url) == []
 
@@ -342,13 +394,17 @@ def test_a_kinesis_failure_is_replayed_from_its_description_and_nothing_applies_
     spec = app.function("fragile_stream")
     module.BROKEN.update({"job-004", "job-017"})
     for i in range(30):
-        kinesis.put_record(StreamName="fragile_stream", PartitionKey="u",
-                           Data=json.dumps({"job_id": f"job-{i:03d}", "user": "u", "qty": 1}).encode())
+        kinesis.put_record(
+            StreamName="fragile_stream",
+            PartitionKey="u",
+            Data=json.dumps({"job_id": f"job-{i:03d}", "user": "u", "qty": 1}).encode(),
+        )
     handler = handler_for(spec)
-    poller = poller_for(spec, handler, sqs=sqs, kinesis=kinesis)
+    poller = consumer_poller(app, spec, handler)
     poller.drain()
-    infos = [json.loads(b) for b in drain_queue(sqs, sqs.get_queue_url(QueueName="fragile_stream-failures")
-                                                ["QueueUrl"])]
+    infos = [
+        json.loads(b) for b in drain_queue(sqs, sqs.get_queue_url(QueueName="fragile_stream-failures")["QueueUrl"])
+    ]
     assert [i["KinesisBatchInfo"]["batchSize"] for i in infos] == [6, 3]  # from each failure to its batch's end
     assert not {"job-004", "job-017"} & set(module.EFFECTS)
     module.BROKEN.clear()

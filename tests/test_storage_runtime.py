@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lambdakit.core.names import idempotency_table_name as local_table_name
 from lambdakit.declare.app import App
-from lambdakit.local.poller import LocalContext, SqsPoller, provision
+from lambdakit.local.lambda_context import LocalContext
+from lambdakit.local.sqs_poller import SqsPoller
 from lambdakit.runtime import aws
-from lambdakit.runtime.idempotency import local_table_name, table_name
+from lambdakit.runtime.idempotency import table_name
 from lambdakit.runtime.loader import handler_for
 from tests.apps import make_app
 
@@ -94,21 +97,44 @@ def seen(app: App) -> list[Any]:
 
 
 def sqs_record(message_id: str, body: str, group: str | None = None) -> dict[str, Any]:
-    attributes = {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000", "SenderId": "AIDA",
-                  "ApproximateFirstReceiveTimestamp": "1700000000001"}
+    attributes = {
+        "ApproximateReceiveCount": "1",
+        "SentTimestamp": "1700000000000",
+        "SenderId": "AIDA",
+        "ApproximateFirstReceiveTimestamp": "1700000000001",
+    }
     if group:
         attributes.update(MessageGroupId=group, MessageDeduplicationId=message_id, SequenceNumber="1")
-    return {"messageId": message_id, "receiptHandle": "rh-" + message_id, "body": body, "attributes": attributes,
-            "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"}
+    return {
+        "messageId": message_id,
+        "receiptHandle": "rh-" + message_id,
+        "body": body,
+        "attributes": attributes,
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+        "awsRegion": "us-east-1",
+    }
 
 
 def kinesis_record(seq: str, data: bytes) -> dict[str, Any]:
-    return {"kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": "k", "sequenceNumber": seq,
-                        "data": base64.b64encode(data).decode(), "approximateArrivalTimestamp": 1700000000.0},
-            "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"shardId-000000000000:{seq}",
-            "eventName": "aws:kinesis:record", "invokeIdentityArn": "arn:aws:iam::123456789012:role/r",
-            "awsRegion": "us-east-1", "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s"}
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "k",
+            "sequenceNumber": seq,
+            "data": base64.b64encode(data).decode(),
+            "approximateArrivalTimestamp": 1700000000.0,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"shardId-000000000000:{seq}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/r",
+        "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/s",
+    }
 
 
 def failures(response: dict[str, Any]) -> list[str]:
@@ -119,19 +145,24 @@ def ctx() -> LocalContext:
     return LocalContext("test", 30)
 
 
-def test_a_bad_record_fails_alone_and_the_rest_take_effect(app: App, moto_env: None) -> None:
-    provision(app, sqs=aws.client("sqs"), dynamodb=aws.client("dynamodb"), kinesis=aws.client("kinesis"))
+def test_a_bad_record_fails_alone_and_the_rest_take_effect(app: App, provision: Callable[[App], Any]) -> None:
+    provision(app)
     handler = handler_for(app.function("on_note"))
-    event = {"Records": [sqs_record("m1", json.dumps({"text": "a"})), sqs_record("m2", "{not json"),
-                         sqs_record("m3", json.dumps({"text": ""})), sqs_record("m4", json.dumps({"text": "b",
-                                                                                                  "fail": True})),
-                         sqs_record("m5", json.dumps({"text": "c"}))]}
+    event = {
+        "Records": [
+            sqs_record("m1", json.dumps({"text": "a"})),
+            sqs_record("m2", "{not json"),
+            sqs_record("m3", json.dumps({"text": ""})),
+            sqs_record("m4", json.dumps({"text": "b", "fail": True})),
+            sqs_record("m5", json.dumps({"text": "c"})),
+        ]
+    }
     assert failures(handler(event, ctx())) == ["m2", "m3", "m4"]
     assert seen(app) == [("note", "a"), ("note", "c")]
 
 
-def test_a_batch_where_every_record_fails_reports_every_record(app: App, moto_env: None) -> None:
-    provision(app, sqs=aws.client("sqs"), dynamodb=aws.client("dynamodb"), kinesis=aws.client("kinesis"))
+def test_a_batch_where_every_record_fails_reports_every_record(app: App, provision: Callable[[App], Any]) -> None:
+    provision(app)
     notes = handler_for(app.function("on_note"))
     event = {"Records": [sqs_record("m1", "nope"), sqs_record("m2", json.dumps({"text": "x", "fail": True}))]}
     assert failures(notes(event, ctx())) == ["m1", "m2"]
@@ -145,24 +176,36 @@ def test_a_batch_where_every_record_fails_reports_every_record(app: App, moto_en
 
 def test_fifo_stops_a_group_at_its_first_failure_and_other_groups_go_on(app: App) -> None:
     handler = handler_for(app.function("on_ordered"))
-    event = {"Records": [sqs_record("a1", json.dumps({"n": 1}), "a"), sqs_record("a2", json.dumps({"fail": 1}), "a"),
-                         sqs_record("b1", json.dumps({"n": 10}), "b"), sqs_record("a3", json.dumps({"n": 3}), "a"),
-                         sqs_record("b2", json.dumps({"n": 11}), "b")]}
+    event = {
+        "Records": [
+            sqs_record("a1", json.dumps({"n": 1}), "a"),
+            sqs_record("a2", json.dumps({"fail": 1}), "a"),
+            sqs_record("b1", json.dumps({"n": 10}), "b"),
+            sqs_record("a3", json.dumps({"n": 3}), "a"),
+            sqs_record("b2", json.dumps({"n": 11}), "b"),
+        ]
+    }
     assert failures(handler(event, ctx())) == ["a2", "a3"]
     assert seen(app) == [("ordered", 1), ("ordered", 10), ("ordered", 11)]
 
 
 def test_kinesis_failures_are_reported_by_sequence_number(app: App) -> None:
     handler = handler_for(app.function("on_tick"))
-    event = {"Records": [kinesis_record("1", b'{"n": 1}'), kinesis_record("2", b'{"fail": true}'),
-                         kinesis_record("3", b'{"n": 3}')]}
+    event = {
+        "Records": [
+            kinesis_record("1", b'{"n": 1}'),
+            kinesis_record("2", b'{"fail": true}'),
+            kinesis_record("3", b'{"n": 3}'),
+        ]
+    }
     assert failures(handler(event, ctx())) == ["2"]
     assert seen(app) == [("tick", 1), ("tick", 3)]
 
 
 def test_an_idempotent_consumer_runs_a_redelivered_message_once_and_a_failed_one_again(
-        app: App, moto_env: None) -> None:
-    provision(app, sqs=aws.client("sqs"), dynamodb=aws.client("dynamodb"), kinesis=aws.client("kinesis"))
+    app: App, provision: Callable[[App], Any]
+) -> None:
+    provision(app)
     handler = handler_for(app.function("on_note"))
     first = {"Records": [sqs_record("m1", json.dumps({"text": "once"}))]}
     assert failures(handler(first, ctx())) == []

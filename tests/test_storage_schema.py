@@ -88,48 +88,129 @@ class Row(BaseModel):
 
 
 RICH_OK: dict[str, Any] = {
-    "id": "12345678-1234-1234-1234-123456789012", "at": "2024-01-02T03:04:05Z", "day": "2024-01-02",
-    "kind": "retail", "lines": [{"sku": "a", "qty": 2, "price": 1.5}], "address": {"street": "Main", "zip": "12345"},
-    "tags": ["a", "a"], "scores": {"x": 1}, "pair": [1, "b"], "ip": "10.0.0.1", "note": "hi", "level": 0,
+    "id": "12345678-1234-1234-1234-123456789012",
+    "at": "2024-01-02T03:04:05Z",
+    "day": "2024-01-02",
+    "kind": "retail",
+    "lines": [{"sku": "a", "qty": 2, "price": 1.5}],
+    "address": {"street": "Main", "zip": "12345"},
+    "tags": ["a", "a"],
+    "scores": {"x": 1},
+    "pair": [1, "b"],
+    "ip": "10.0.0.1",
+    "note": "hi",
+    "level": 0,
 }
 
 CASES: list[tuple[Any, list[Any], list[Any]]] = [
-    (NewOrder, [{"sku": "a", "qty": 1}, {"sku": "x" * 40, "qty": 1000, "customer_id": "c"}],
-     [{"sku": "", "qty": 1}, {"sku": "a", "qty": 0}, {"sku": "a", "qty": 1001}, {"qty": 1}, {"sku": "a"},
-      {"sku": 5, "qty": 1}, {"sku": "a", "qty": 1.5}, {"sku": "a", "qty": 1, "customer_id": ""},
-      {"sku": "a", "qty": None}, [], "text", None, 3]),
-    (Click, [{"customer_id": "c", "page": "/"}],
-     [{"customer_id": "", "page": "/"}, {"customer_id": "c"}, {"customer_id": "c", "page": "x" * 501}]),
-    (NewProduct, [{"sku": "AB-1", "name": "n", "price_cents": 0}],
-     [{"sku": "ab", "name": "n", "price_cents": 0}, {"sku": "AB", "name": "n", "price_cents": -1}]),
-    (Rich, [RICH_OK, {k: v for k, v in RICH_OK.items() if k in ("id", "at", "day", "kind", "lines")},
-            {**RICH_OK, "at": "2024-01-02 03:04", "day": "2024-01-02T00:00:00", "id": "1234567812341234123412345678"
-                                                                                      "9012"},
-            {**RICH_OK, "at": "1700000000", "pair": None, "address": None}],
-     [{**RICH_OK, "id": "not-a-uuid"}, {**RICH_OK, "id": "12345678-1234-1234-1234-12345678901"},
-      {**RICH_OK, "at": "yesterday"}, {**RICH_OK, "at": "2024-13-02T00:00:00"}, {**RICH_OK, "at": "2024-01-02T25:00"},
-      {**RICH_OK, "day": "2024-1-2"}, {**RICH_OK, "day": "02/01/2024"}, {**RICH_OK, "kind": "other"},
-      {**RICH_OK, "mode": "medium"}, {**RICH_OK, "lines": []}, {**RICH_OK, "lines": RICH_OK["lines"] * 4},
-      {**RICH_OK, "lines": [{"sku": "a", "qty": 0, "price": 1.5}]},
-      {**RICH_OK, "lines": [{"sku": "a", "qty": 1, "price": 0}]},
-      {**RICH_OK, "lines": [{"sku": "a", "qty": 1, "price": 0.7}]},
-      {**RICH_OK, "address": {"street": "Main", "zip": "1234"}}, {**RICH_OK, "address": {"zip": "12345"}},
-      {**RICH_OK, "scores": {"z": 1}}, {**RICH_OK, "scores": {"x": "one"}}, {**RICH_OK, "pair": [1]},
-      {**RICH_OK, "pair": [1, "b", 3]}, {**RICH_OK, "pair": ["b", 1]}, {**RICH_OK, "ip": "256.0.0.1"},
-      {**RICH_OK, "ip": "1.2.3"}, {**RICH_OK, "note": "x" * 11}, {**RICH_OK, "level": -1},
-      {**RICH_OK, "surprise": 1}, {**RICH_OK, "tags": [1]}]),
-    (Owner, [{"animal": {"pet": "cat", "lives": 9}}, {"animal": {"pet": "dog", "good": True}, "since": "03:04",
-                                                      "home": "fe80::1"}],
-     [{"animal": {"pet": "cat", "lives": 10}}, {"animal": {"pet": "dog", "lives": 1}}, {"animal": {"pet": "cow"}},
-      {"animal": {"pet": "cat", "lives": 1}, "since": "25:00"}, {"animal": {"pet": "dog", "good": True},
-                                                                 "home": "1:2:3:4:5:6:7:8:9"}]),
-    (Node, [{"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}]}],
-     [{"name": ""}, {"name": "a", "children": [{"name": ""}]},
-      {"name": "a", "children": [{"name": "b", "children": [{"name": "c", "children": [{"name": ""}]}]}]},
-      {"name": "a", "children": [{"children": []}]}]),
-    (Row, [{"row": [1, "a", True]}, {"row": [1, "a", False], "rest": [1, 2], "codes": {"a": 1, "b": 2}}],
-     [{"row": []}, {"row": [1, "a"]}, {"row": [1, "a", True, 4]}, {"row": ["a", "a", True]},
-      {"row": [1, "a", True], "rest": ["x"]}, {"row": [1, "a", True], "codes": {"a": 1, "b": 2, "c": 3}}]),
+    (
+        NewOrder,
+        [{"sku": "a", "qty": 1}, {"sku": "x" * 40, "qty": 1000, "customer_id": "c"}],
+        [
+            {"sku": "", "qty": 1},
+            {"sku": "a", "qty": 0},
+            {"sku": "a", "qty": 1001},
+            {"qty": 1},
+            {"sku": "a"},
+            {"sku": 5, "qty": 1},
+            {"sku": "a", "qty": 1.5},
+            {"sku": "a", "qty": 1, "customer_id": ""},
+            {"sku": "a", "qty": None},
+            [],
+            "text",
+            None,
+            3,
+        ],
+    ),
+    (
+        Click,
+        [{"customer_id": "c", "page": "/"}],
+        [{"customer_id": "", "page": "/"}, {"customer_id": "c"}, {"customer_id": "c", "page": "x" * 501}],
+    ),
+    (
+        NewProduct,
+        [{"sku": "AB-1", "name": "n", "price_cents": 0}],
+        [{"sku": "ab", "name": "n", "price_cents": 0}, {"sku": "AB", "name": "n", "price_cents": -1}],
+    ),
+    (
+        Rich,
+        [
+            RICH_OK,
+            {k: v for k, v in RICH_OK.items() if k in ("id", "at", "day", "kind", "lines")},
+            {
+                **RICH_OK,
+                "at": "2024-01-02 03:04",
+                "day": "2024-01-02T00:00:00",
+                "id": "12345678123412341234123456789012",
+            },
+            {**RICH_OK, "at": "1700000000", "pair": None, "address": None},
+        ],
+        [
+            {**RICH_OK, "id": "not-a-uuid"},
+            {**RICH_OK, "id": "12345678-1234-1234-1234-12345678901"},
+            {**RICH_OK, "at": "yesterday"},
+            {**RICH_OK, "at": "2024-13-02T00:00:00"},
+            {**RICH_OK, "at": "2024-01-02T25:00"},
+            {**RICH_OK, "day": "2024-1-2"},
+            {**RICH_OK, "day": "02/01/2024"},
+            {**RICH_OK, "kind": "other"},
+            {**RICH_OK, "mode": "medium"},
+            {**RICH_OK, "lines": []},
+            {**RICH_OK, "lines": RICH_OK["lines"] * 4},
+            {**RICH_OK, "lines": [{"sku": "a", "qty": 0, "price": 1.5}]},
+            {**RICH_OK, "lines": [{"sku": "a", "qty": 1, "price": 0}]},
+            {**RICH_OK, "lines": [{"sku": "a", "qty": 1, "price": 0.7}]},
+            {**RICH_OK, "address": {"street": "Main", "zip": "1234"}},
+            {**RICH_OK, "address": {"zip": "12345"}},
+            {**RICH_OK, "scores": {"z": 1}},
+            {**RICH_OK, "scores": {"x": "one"}},
+            {**RICH_OK, "pair": [1]},
+            {**RICH_OK, "pair": [1, "b", 3]},
+            {**RICH_OK, "pair": ["b", 1]},
+            {**RICH_OK, "ip": "256.0.0.1"},
+            {**RICH_OK, "ip": "1.2.3"},
+            {**RICH_OK, "note": "x" * 11},
+            {**RICH_OK, "level": -1},
+            {**RICH_OK, "surprise": 1},
+            {**RICH_OK, "tags": [1]},
+        ],
+    ),
+    (
+        Owner,
+        [
+            {"animal": {"pet": "cat", "lives": 9}},
+            {"animal": {"pet": "dog", "good": True}, "since": "03:04", "home": "fe80::1"},
+        ],
+        [
+            {"animal": {"pet": "cat", "lives": 10}},
+            {"animal": {"pet": "dog", "lives": 1}},
+            {"animal": {"pet": "cow"}},
+            {"animal": {"pet": "cat", "lives": 1}, "since": "25:00"},
+            {"animal": {"pet": "dog", "good": True}, "home": "1:2:3:4:5:6:7:8:9"},
+        ],
+    ),
+    (
+        Node,
+        [{"name": "a", "children": [{"name": "b", "children": [{"name": "c"}]}]}],
+        [
+            {"name": ""},
+            {"name": "a", "children": [{"name": ""}]},
+            {"name": "a", "children": [{"name": "b", "children": [{"name": "c", "children": [{"name": ""}]}]}]},
+            {"name": "a", "children": [{"children": []}]},
+        ],
+    ),
+    (
+        Row,
+        [{"row": [1, "a", True]}, {"row": [1, "a", False], "rest": [1, 2], "codes": {"a": 1, "b": 2}}],
+        [
+            {"row": []},
+            {"row": [1, "a"]},
+            {"row": [1, "a", True, 4]},
+            {"row": ["a", "a", True]},
+            {"row": [1, "a", True], "rest": ["x"]},
+            {"row": [1, "a", True], "codes": {"a": 1, "b": 2, "c": 3}},
+        ],
+    ),
 ]
 
 
@@ -143,8 +224,21 @@ def pydantic_accepts(tp: Any, sample: Any) -> bool:
 
 def mutations(sample: Any, rng: random.Random, depth: int = 0) -> list[Any]:
     """Wrong types, missing and extra keys, emptied and overfilled lists, at every level of a valid sample."""
-    odd: list[Any] = [None, "", "x", "2024-02-30", 0, -1, 1.5, 10**9, True, [], {}, ["x"],
-                      "00000000-0000-0000-0000-000000000000"]
+    odd: list[Any] = [
+        None,
+        "",
+        "x",
+        "2024-02-30",
+        0,
+        -1,
+        1.5,
+        10**9,
+        True,
+        [],
+        {},
+        ["x"],
+        "00000000-0000-0000-0000-000000000000",
+    ]
     out: list[Any] = []
     if isinstance(sample, dict):
         out.append({**sample, "unexpected": 1})
@@ -178,24 +272,44 @@ def test_the_gateway_schema_refuses_what_pydantic_refuses(model: Any, valid: lis
 
 @pytest.mark.parametrize(("model", "valid", "invalid"), CASES, ids=[c[0].__name__ for c in CASES])
 def test_mutated_bodies_never_pass_the_gateway_when_pydantic_refuses_them(
-        model: Any, valid: list[Any], invalid: list[Any]) -> None:
+    model: Any, valid: list[Any], invalid: list[Any]
+) -> None:
     validator = jsonschema.Draft4Validator(body_schema(model))
     rng = random.Random(7)
     samples = [m for v in valid for m in mutations(v, rng)]
     poison = [s for s in samples if not pydantic_accepts(model, s) and validator.is_valid(s)]
     stricter = [s for s in samples if pydantic_accepts(model, s) and not validator.is_valid(s)]
-    print(f"\n[{model.__name__}] samples={len(samples)} schema_would_store_poison={len(poison)} "
-          f"schema_stricter_than_pydantic={len(stricter)}")
+    print(
+        f"\n[{model.__name__}] samples={len(samples)} schema_would_store_poison={len(poison)} "
+        f"schema_stricter_than_pydantic={len(stricter)}"
+    )
     assert poison == []
 
 
 FORMATS: list[tuple[Any, list[str]]] = [
-    (datetime, ["2024-01-02T03:04:05", "2024-01-02 03:04:05.123+01:00", "2024-01-02", "1700000000", "1900-02-28",
-                "2024-01-02T03:04Z", "2024-01-02t03:04:05,5-0130"]),
+    (
+        datetime,
+        [
+            "2024-01-02T03:04:05",
+            "2024-01-02 03:04:05.123+01:00",
+            "2024-01-02",
+            "1700000000",
+            "1900-02-28",
+            "2024-01-02T03:04Z",
+            "2024-01-02t03:04:05,5-0130",
+        ],
+    ),
     (date, ["2024-01-02", "2024-02-29", "2000-02-29", "2023-04-30", "2024-01-02T00:00:00Z", "2024-01-02 00:00"]),
     (time, ["03:04:05", "03:04", "03:04:05.123+01:00", "23:59:59Z"]),
-    (UUID, ["12345678-1234-1234-1234-123456789012", "12345678123412341234123456789012",
-            "{12345678-1234-1234-1234-123456789012}", "urn:uuid:12345678-1234-1234-1234-123456789012"]),
+    (
+        UUID,
+        [
+            "12345678-1234-1234-1234-123456789012",
+            "12345678123412341234123456789012",
+            "{12345678-1234-1234-1234-123456789012}",
+            "urn:uuid:12345678-1234-1234-1234-123456789012",
+        ],
+    ),
     (IPv4Address, ["1.2.3.4", "255.255.255.0", "10.0.0.1"]),
     (IPv6Address, ["::1", "1:2:3:4:5:6:7:8", "fe80::1%eth0", "::ffff:1.2.3.4", "1::2:3", "1:2:3:4:5:6:1.2.3.4"]),
 ]

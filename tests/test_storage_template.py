@@ -79,8 +79,11 @@ def body(out: dict[str, Any]) -> dict[str, Any]:
 
 
 def esm(out: dict[str, Any], function: str) -> dict[str, Any]:
-    found = [r["Properties"] for r in out.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
-             and r["Properties"]["FunctionName"] == {"Ref": function}]
+    found = [
+        r["Properties"]
+        for r in out.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping" and r["Properties"]["FunctionName"] == {"Ref": function}
+    ]
     assert len(found) == 1, f"{function} needs exactly one event source mapping"
     return found[0]
 
@@ -94,20 +97,28 @@ def actions(statement: dict[str, Any]) -> list[str]:
 
 
 def test_sqs_route_is_an_aws_integration_with_its_own_role_and_validated_body(
-        built: tuple[App, dict[str, Any]], out: dict[str, Any]) -> None:
+    built: tuple[App, dict[str, Any]], out: dict[str, Any]
+) -> None:
     api = body(out)
     op = api["paths"]["/orders"]["post"]
     integration = op["x-amazon-apigateway-integration"]
     assert integration["type"] == "aws" and integration["httpMethod"] == "POST"
-    assert integration["uri"] == {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:sqs:path/"
-                                             "${AWS::AccountId}/${ImportOrderQueue.QueueName}"}
+    assert integration["uri"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:sqs:path/"
+        "${AWS::AccountId}/${ImportOrderQueue.QueueName}"
+    }
     assert integration["credentials"] == {"Fn::Sub": "${ImportOrderIngestRole.Arn}"}
     assert integration["passthroughBehavior"] == "never"  # no template for other media types: 415, not stored
-    assert integration["requestParameters"]["integration.request.header.Content-Type"] == \
-        "'application/x-www-form-urlencoded'"
-    assert integration["requestTemplates"] == {"application/json": (
-        "Action=SendMessage&MessageBody=$util.urlEncode($input.body)&MessageAttribute.1.Name=lk-id"
-        "&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=$context.requestId")}
+    assert (
+        integration["requestParameters"]["integration.request.header.Content-Type"]
+        == "'application/x-www-form-urlencoded'"
+    )
+    assert integration["requestTemplates"] == {
+        "application/json": (
+            "Action=SendMessage&MessageBody=$util.urlEncode($input.body)&MessageAttribute.1.Name=lk-id"
+            "&MessageAttribute.1.Value.DataType=String&MessageAttribute.1.Value.StringValue=$context.requestId"
+        )
+    }
     assert "MessageId" in integration["responses"]["default"]["responseTemplates"]["application/json"]
     # Every status an integration response maps to has a method response (else API Gateway fails at runtime).
     mapped = {r["statusCode"] for r in integration["responses"].values()}
@@ -117,8 +128,10 @@ def test_sqs_route_is_an_aws_integration_with_its_own_role_and_validated_body(
     assert "ImportOrderPermission" not in out
     # The gateway validates the body with the model's draft-4 schema before anything is stored.
     assert op["x-amazon-apigateway-request-validator"] == "body"
-    assert api["x-amazon-apigateway-request-validators"]["body"] == {"validateRequestBody": True,
-                                                                     "validateRequestParameters": False}
+    assert api["x-amazon-apigateway-request-validators"]["body"] == {
+        "validateRequestBody": True,
+        "validateRequestParameters": False,
+    }
     ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     app, _ = built
     spec = app.function("import_order")
@@ -130,19 +143,23 @@ def test_sqs_route_is_an_aws_integration_with_its_own_role_and_validated_body(
 def test_the_ingest_role_may_only_send_to_its_own_queue_or_put_to_its_own_stream(out: dict[str, Any]) -> None:
     role = out["ImportOrderIngestRole"]
     trust = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
-    assert trust == [{"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
-                      "Action": "sts:AssumeRole"}]
+    assert trust == [
+        {"Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
     assert [(actions(s), s["Resource"]) for s in statements(role)] == [
-        (["sqs:SendMessage"], {"Fn::Sub": "${ImportOrderQueue.Arn}"})]
+        (["sqs:SendMessage"], {"Fn::Sub": "${ImportOrderQueue.Arn}"})
+    ]
     assert [(actions(s), s["Resource"]) for s in statements(out["RecordClickIngestRole"])] == [
-        (["kinesis:PutRecord"], {"Fn::Sub": "${RecordClickStream.Arn}"})]
+        (["kinesis:PutRecord"], {"Fn::Sub": "${RecordClickStream.Arn}"})
+    ]
 
 
-def test_queues_have_a_dlq_encryption_and_a_visibility_timeout_of_six_function_timeouts(
-        out: dict[str, Any]) -> None:
-    for queue, function, max_receive in (("ImportOrderQueue", "ImportOrderFunction", 5),
-                                         ("BulkOrderQueue", "BulkOrderFunction", 3),
-                                         ("AuditQueue", "LogAuditFunction", 7)):
+def test_queues_have_a_dlq_encryption_and_a_visibility_timeout_of_six_function_timeouts(out: dict[str, Any]) -> None:
+    for queue, function, max_receive in (
+        ("ImportOrderQueue", "ImportOrderFunction", 5),
+        ("BulkOrderQueue", "BulkOrderFunction", 3),
+        ("AuditQueue", "LogAuditFunction", 7),
+    ):
         props = out[queue]["Properties"]
         dlq = props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]
         assert props["RedrivePolicy"]["maxReceiveCount"] == max_receive
@@ -162,8 +179,11 @@ def test_sqs_event_sources_report_item_failures_with_the_declared_batching(out: 
     assert plain["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert plain["BatchSize"] == 10 and "MaximumBatchingWindowInSeconds" not in plain
     bulk = esm(out, "BulkOrderFunction")
-    assert (bulk["BatchSize"], bulk["MaximumBatchingWindowInSeconds"], bulk["ScalingConfig"]) == \
-        (100, 20, {"MaximumConcurrency": 5})
+    assert (bulk["BatchSize"], bulk["MaximumBatchingWindowInSeconds"], bulk["ScalingConfig"]) == (
+        100,
+        20,
+        {"MaximumConcurrency": 5},
+    )
     assert bulk["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     audit = esm(out, "LogAuditFunction")
     assert audit["EventSourceArn"] == {"Fn::GetAtt": ["AuditQueue", "Arn"]} and audit["BatchSize"] == 5
@@ -201,23 +221,28 @@ def test_kinesis_consumers_bisect_retry_age_out_and_keep_failures(out: dict[str,
     assert click["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert click["BisectBatchOnFunctionError"] is True
     assert (click["MaximumRetryAttempts"], click["MaximumRecordAgeInSeconds"]) == (4, 600)
-    assert click["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["RecordClickFailureQueue", "Arn"]}
+    assert click["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["RecordClickFailureQueue", "Arn"]}
     assert click["StartingPosition"] == "TRIM_HORIZON"  # a storage-first stream: read what arrived before
     assert out["RecordClickFailureQueue"]["Properties"]["SqsManagedSseEnabled"] is True
     assert out["RecordClickStream"]["Properties"]["StreamEncryption"]["EncryptionType"] == "KMS"
     consumer = esm(out, "CountClickFunction")
     assert consumer["EventSourceArn"] == {"Fn::GetAtt": ["ClicksStream", "Arn"]}
     assert consumer["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["CountClickFailureQueue", "Arn"]}
+        "Fn::GetAtt": ["CountClickFailureQueue", "Arn"]
+    }
 
 
 def test_a_kinesis_consumers_role_reads_its_stream_sends_its_failures_and_nothing_else(out: dict[str, Any]) -> None:
     granted = {sid["Sid"]: (actions(sid), sid["Resource"]) for sid in statements(out["CountClickRole"])}
     reads, stream = granted.pop("ConsumeTriggerStream")
     assert stream == {"Fn::Sub": "${ClicksStream.Arn}"}
-    assert {"kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream",
-            "kinesis:DescribeStreamSummary", "kinesis:ListShards"} <= set(reads)
+    assert {
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:DescribeStream",
+        "kinesis:DescribeStreamSummary",
+        "kinesis:ListShards",
+    } <= set(reads)
     assert all(a.startswith("kinesis:") for a in reads)
     assert granted.pop("SendFailedRecords") == (["sqs:SendMessage"], {"Fn::Sub": "${CountClickFailureQueue.Arn}"})
     idem_actions, idem_table = granted.pop("Idempotency")
@@ -234,8 +259,13 @@ def test_a_kinesis_consumers_role_reads_its_stream_sends_its_failures_and_nothin
 
 
 def test_idempotent_consumers_get_their_table_and_its_name(out: dict[str, Any]) -> None:
-    for function, idempotent in (("ImportOrder", True), ("RecordClick", True), ("CountClick", True),
-                                 ("RecordView", False), ("LogAudit", False)):
+    for function, idempotent in (
+        ("ImportOrder", True),
+        ("RecordClick", True),
+        ("CountClick", True),
+        ("RecordView", False),
+        ("LogAudit", False),
+    ):
         env = out[function + "Function"]["Properties"]["Environment"]["Variables"]
         assert (function + "IdempotencyTable" in out) is idempotent
         assert (env.get("LK_IDEMPOTENCY_TABLE") == {"Ref": function + "IdempotencyTable"}) is idempotent

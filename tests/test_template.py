@@ -102,19 +102,19 @@ def test_cfn_lint_is_clean_on_sam_and_transformed(built: tuple[App, dict[str, An
     assert cfn_lint(transform(template), "transformed") == []
 
 
-def test_checkov_passes_on_the_sam_template(example: tuple[App, dict[str, Any]],
-                                            small: tuple[App, dict[str, Any]],
-                                            usage: tuple[App, dict[str, Any]]) -> None:
+def test_checkov_passes_on_the_sam_template(
+    example: tuple[App, dict[str, Any]], small: tuple[App, dict[str, Any]], usage: tuple[App, dict[str, Any]]
+) -> None:
     # One checkov run (it takes seconds) over all three apps' resources, prefixed apart.
     merged = {**example[1], "Resources": {**example[1]["Resources"]}}
     for prefix, (_, template) in (("Small", small), ("Usage", usage)):
-        merged["Resources"].update({prefix + k: v for k, v in template["Resources"].items()
-                                    if v["Type"] != "AWS::Serverless::Api"})
+        merged["Resources"].update(
+            {prefix + k: v for k, v in template["Resources"].items() if v["Type"] != "AWS::Serverless::Api"}
+        )
     assert checkov(merged) == []
 
 
-def test_checkov_on_the_transformed_template_fails_only_justified_checks(
-        example: tuple[App, dict[str, Any]]) -> None:
+def test_checkov_on_the_transformed_template_fails_only_justified_checks(example: tuple[App, dict[str, Any]]) -> None:
     # SAM copies Metadata to what it generates from a resource, but not to the Stage it adds for an Api:
     # the stage's checks are the Api's documented skips.
     justified = {check for check, _ in API_SKIPS}
@@ -129,8 +129,10 @@ def test_tables_are_on_demand_recoverable_encrypted_and_retained(small: tuple[Ap
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
-    assert props["AttributeDefinitions"] == [{"AttributeName": "item_id", "AttributeType": "N"},
-                                             {"AttributeName": "version", "AttributeType": "B"}]
+    assert props["AttributeDefinitions"] == [
+        {"AttributeName": "item_id", "AttributeType": "N"},
+        {"AttributeName": "version", "AttributeType": "B"},
+    ]
 
 
 def test_functions_trace_log_and_name_their_resources(small: tuple[App, dict[str, Any]]) -> None:
@@ -174,6 +176,9 @@ def test_build_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 
 def test_package_without_a_service_gets_one_named_after_it(tmp_path: Path) -> None:
-    name = write_package(tmp_path, {"app.py": "import lambdakit as lk\n@lk.route('GET', '/')\ndef root() -> dict:"
-                                              " return {}\n"}, name="unnamed_pkg")
+    name = write_package(
+        tmp_path,
+        {"app.py": "import lambdakit as lk\n@lk.route('GET', '/')\ndef root() -> dict: return {}\n"},
+        name="unnamed_pkg",
+    )
     assert discover(name).service.name == "unnamed_pkg"

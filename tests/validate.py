@@ -42,8 +42,9 @@ def cfn_lint(template: dict[str, Any], name: str = "template") -> list[str]:
 
     text = json.dumps(template)
     matches = lint(text, config=ManualArgs(regions=["us-east-1"]))
-    return [f"{name}: {m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches
-            if m.rule.id[0] in ("E", "W")]
+    return [
+        f"{name}: {m.rule.id} {m.message} ({'/'.join(map(str, m.path))})" for m in matches if m.rule.id[0] in ("E", "W")
+    ]
 
 
 def checkov(template: dict[str, Any]) -> list[str]:
@@ -52,9 +53,23 @@ def checkov(template: dict[str, Any]) -> list[str]:
         path = Path(tmp) / "template.json"
         path.write_text(json.dumps(template))
         proc = subprocess.run(
-            [sys.executable, "-m", "checkov.main", "-f", str(path), "--framework", "cloudformation",
-             "--skip-download", "--output", "json", "--quiet", "--compact"],
-            capture_output=True, text=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "checkov.main",
+                "-f",
+                str(path),
+                "--framework",
+                "cloudformation",
+                "--skip-download",
+                "--output",
+                "json",
+                "--quiet",
+                "--compact",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     if not proc.stdout.strip():
         raise RuntimeError(f"checkov printed nothing: {proc.stderr[-2000:]}")

@@ -45,5 +45,4 @@ def _record_handler(record: SQSRecord) -> None:
 
 
 def powertools_handler(event: dict[str, Any], context: Any) -> Any:
-    return process_partial_response(event=event, record_handler=_record_handler, processor=processor,
-                                    context=context)
+    return process_partial_response(event=event, record_handler=_record_handler, processor=processor, context=context)

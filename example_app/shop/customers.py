@@ -1,5 +1,7 @@
 """Customers, click tracking through Kinesis, and the audit trail consumer."""
 
+from typing import Any
+
 import lambdakit as lk
 
 from .models import Click
@@ -7,7 +9,7 @@ from .resources import audit, customers
 
 
 @lk.route("GET", "/customers", reads=[customers])
-def find_customer(email: str) -> list[dict]:
+def find_customer(email: str) -> list[dict[str, Any]]:
     return customers.query(index="by_email", email=email)
 
 
@@ -17,7 +19,7 @@ def record_click(body: Click) -> None:
 
 
 @lk.consume(audit, writes=[customers])
-def log_audit(message: dict) -> None:
+def log_audit(message: dict[str, Any]) -> None:
     customer = message.get("customer")
     if customer:
         customers.update({"customer_id": customer, "since": 0}, {"last_event": message["event"]})

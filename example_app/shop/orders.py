@@ -31,8 +31,9 @@ def create_order(body: NewOrder, identity: lk.Identity) -> Order:
         raise lk.UnprocessableEntity(f"unknown sku {body.sku}")
     order = Order(order_id=lk.new_id(), created_at=_now(), **body.model_dump())
     orders.put(order.model_dump())
-    audit.send({"event": "order_created", "order": order.order_id, "customer": order.customer_id,
-                "by": identity.subject})
+    audit.send(
+        {"event": "order_created", "order": order.order_id, "customer": order.customer_id, "by": identity.subject}
+    )
     return order
 
 

@@ -10,10 +10,13 @@ import sys
 import types
 import typing
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.names import DeclarationError
 from lambdakit.core.record import Record
+
+if TYPE_CHECKING:
+    from weakref import WeakKeyDictionary
 
 _SCALARS: dict[Any, Callable[[str], Any]] = {}
 
@@ -65,8 +68,16 @@ class Param(Record):
     default: Any
     model: Any  # the body type: a pydantic model class, dict or list
 
-    def __init__(self, name: str, source: str, convert: Callable[[str], Any] | None = None, many: bool = False,
-                 required: bool = True, default: Any = None, model: Any = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        source: str,
+        convert: Callable[[str], Any] | None = None,
+        many: bool = False,
+        required: bool = True,
+        default: Any = None,
+        model: Any = None,
+    ) -> None:
         self._set("name", name)
         self._set("source", source)
         self._set("convert", convert)
@@ -128,7 +139,8 @@ def hints(func: Callable[..., Any]) -> dict[str, Any]:
         raise DeclarationError(f"cannot read the type hints of {func.__qualname__}: {exc}") from None
 
 
-_plans: Any = None  # function -> {path parameters: Plan}, weakly: discovery, OpenAPI and the template all ask
+# function -> {path parameters: Plan}, weakly: discovery, OpenAPI and the template all ask
+_plans: WeakKeyDictionary[Callable[..., Any], dict[tuple[str, ...], Plan]] | None = None
 
 
 def http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str) -> Plan:
@@ -178,11 +190,20 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
         elif inner is Request:
             params.append(Param(p.name, "request"))
         elif inner in _SCALARS:
-            params.append(Param(p.name, "query", _SCALARS[inner], required=not (has_default or optional),
-                                default=default))
+            params.append(
+                Param(p.name, "query", _SCALARS[inner], required=not (has_default or optional), default=default)
+            )
         elif _scalar_list(inner) is not None:
-            params.append(Param(p.name, "query", _SCALARS[_scalar_list(inner)], many=True,
-                                required=not (has_default or optional), default=default))
+            params.append(
+                Param(
+                    p.name,
+                    "query",
+                    _SCALARS[_scalar_list(inner)],
+                    many=True,
+                    required=not (has_default or optional),
+                    default=default,
+                )
+            )
         elif _is_body_type(inner):
             if body is not None:
                 raise DeclarationError(
@@ -199,8 +220,11 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
     missing = [name for name in path_params if name not in names]
     if missing:
         unmatched = [p.name for p in params if p.source == "query" and p.required]
-        hint = f" (function parameter {unmatched[0]!r} matches no path parameter: rename one to match)" \
-            if unmatched else ""
+        hint = (
+            f" (function parameter {unmatched[0]!r} matches no path parameter: rename one to match)"
+            if unmatched
+            else ""
+        )
         raise DeclarationError(
             f"{where}: path parameter {{{missing[0]}}} has no function parameter; add `{missing[0]}: str`{hint}"
         )

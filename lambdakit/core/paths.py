@@ -58,8 +58,10 @@ def problems(path: str) -> list[str]:
             continue
         if not seg.name.isidentifier():
             fixed = re.sub(r"\W", "_", seg.name) or "id"
-            found.append(f"path parameter {seg.text} must be a Python identifier (it binds to a function "
-                         f"parameter): use letters, digits and '_', e.g. {{{fixed}}}")
+            found.append(
+                f"path parameter {seg.text} must be a Python identifier (it binds to a function "
+                f"parameter): use letters, digits and '_', e.g. {{{fixed}}}"
+            )
         if seg.greedy and index != len(parts) - 1:
             found.append(f"greedy path parameter {seg.text} must be the last segment of the path")
     dupes = sorted({n for n in names if names.count(n) > 1})

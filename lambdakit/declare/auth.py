@@ -63,9 +63,18 @@ class Cognito:
 
     kind = "cognito"
 
-    def __init__(self, name: str | None = None, *, arn: str | None = None, domain: str | None = None,
-                 callback_urls: tuple[str, ...] = (), logout_urls: tuple[str, ...] = (),
-                 password_auth: bool = False, self_signup: bool = True, threat_protection: bool = True) -> None:
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        arn: str | None = None,
+        domain: str | None = None,
+        callback_urls: tuple[str, ...] = (),
+        logout_urls: tuple[str, ...] = (),
+        password_auth: bool = False,
+        self_signup: bool = True,
+        threat_protection: bool = True,
+    ) -> None:
         if (name is None) == (arn is None):
             raise DeclarationError("lk.Cognito: give a name (a pool the stack creates) or arn= (an existing pool)")
         if (arn is not None and not arn.startswith("arn:")) or (arn is not None and ":userpool/" not in arn):
@@ -74,8 +83,10 @@ class Cognito:
         self.arn = arn
         where = f"lk.Cognito({self.name!r})"
         if arn is not None and (domain or callback_urls or logout_urls or password_auth):
-            raise DeclarationError(f"{where}: domain=, callback_urls=, logout_urls= and password_auth= configure a "
-                                   "pool the stack creates; an existing pool (arn=) keeps its own settings")
+            raise DeclarationError(
+                f"{where}: domain=, callback_urls=, logout_urls= and password_auth= configure a "
+                "pool the stack creates; an existing pool (arn=) keeps its own settings"
+            )
         if domain is not None and (not re.match(_DOMAIN, domain) or any(w in domain for w in _RESERVED_IN_DOMAIN)):
             raise DeclarationError(
                 f"{where}: domain={domain!r} is not a Cognito domain prefix: use 1-63 lower-case letters, digits "
@@ -83,8 +94,9 @@ class Cognito:
             )
         for url in (*callback_urls, *logout_urls):
             if not isinstance(url, str) or not (url.startswith("https://") or url.startswith("http://localhost")):
-                raise DeclarationError(f"{where}: {url!r}: Cognito accepts https:// URLs (http://localhost for "
-                                       "development)")
+                raise DeclarationError(
+                    f"{where}: {url!r}: Cognito accepts https:// URLs (http://localhost for development)"
+                )
         self.domain = domain
         self.callback_urls = tuple(callback_urls)
         self.logout_urls = tuple(logout_urls)

@@ -12,7 +12,7 @@ instead of stopping the import.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from lambdakit.core.names import DeclarationError, camel, check_name
 from lambdakit.core.paths import problems as path_problems
@@ -35,8 +35,23 @@ class FunctionSpec:
     It behaves as the `@dataclass(eq=False)` it replaces: same fields, same repr.
     """
 
-    _FIELDS = ("name", "func", "kind", "route", "source", "options", "reads", "writes", "auth", "idempotent",
-               "memory", "timeout", "authorizer_ttl", "identity_sources", "extra")
+    _FIELDS = (
+        "name",
+        "func",
+        "kind",
+        "route",
+        "source",
+        "options",
+        "reads",
+        "writes",
+        "auth",
+        "idempotent",
+        "memory",
+        "timeout",
+        "authorizer_ttl",
+        "identity_sources",
+        "extra",
+    )
 
     def __init__(
         self,
@@ -129,8 +144,10 @@ def _auth(where: str, auth: Any) -> Auth:
     if isinstance(spec, FunctionSpec) and spec.kind == "authorizer":
         return spec
     if callable(auth) and spec is None:
-        raise DeclarationError(f"{where}: auth={getattr(auth, '__name__', auth)} is a plain function; decorate it "
-                               "with @lk.authorizer to make it a Lambda authorizer")
+        raise DeclarationError(
+            f"{where}: auth={getattr(auth, '__name__', auth)} is a plain function; decorate it "
+            "with @lk.authorizer to make it a Lambda authorizer"
+        )
     raise DeclarationError(
         f"{where}: auth={auth!r} is not an authorizer; use an lk.Cognito, an @lk.authorizer function, "
         '"iam" or lk.PUBLIC'
@@ -224,7 +241,8 @@ def route(
             storage = trigger
         else:
             raise DeclarationError(
-                f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)')
+                f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)'
+            )
         if storage is not None and status is not None:
             raise DeclarationError(
                 f"{where}: status= does not apply to a storage-first route: the gateway answers 202 "
@@ -232,7 +250,8 @@ def route(
             )
         if storage is not None and cache is not None:
             raise DeclarationError(
-                f"{where}: cache= applies to GET routes served by a function, not storage-first routes")
+                f"{where}: cache= applies to GET routes served by a function, not storage-first routes"
+            )
         if cache is not None and verb != "GET":
             raise DeclarationError(f"{where}: cache={cache} is only for GET routes (API Gateway caches GET responses)")
         if cache is not None and not 0 < cache <= 3600:
@@ -281,20 +300,27 @@ def consume(
     def decorate(func: F) -> F:
         where = _placeholder(func).where
         opts: ConsumerOptions
-        allowed = {Queue: ("batch_size", "window", "max_concurrency", "max_receive"),
-                   Stream: ("batch_size", "window", "retries", "max_age", "starting_position")}.get(type(source), ())
+        allowed = {
+            Queue: ("batch_size", "window", "max_concurrency", "max_receive"),
+            Stream: ("batch_size", "window", "retries", "max_age", "starting_position"),
+        }.get(type(source), ())
         unknown = sorted(set(options) - set(allowed))
         if "group_by" in unknown:
-            raise DeclarationError(f"{where}: group_by= is for storage-first routes; a producer sets the group "
-                                   "when it sends: `queue.send(message, group=...)`")
+            raise DeclarationError(
+                f"{where}: group_by= is for storage-first routes; a producer sets the group "
+                "when it sends: `queue.send(message, group=...)`"
+            )
         if "partition_key" in unknown:
-            raise DeclarationError(f"{where}: partition_key= is for storage-first routes; a producer sets it when "
-                                   "it puts: `stream.put(record, partition_key=...)`")
+            raise DeclarationError(
+                f"{where}: partition_key= is for storage-first routes; a producer sets it when "
+                "it puts: `stream.put(record, partition_key=...)`"
+            )
         if unknown and allowed:
             kind = "queue" if isinstance(source, Queue) else "stream"
             raise DeclarationError(
                 f"{where}: lk.consume of a {kind} takes {', '.join(allowed)}; not {', '.join(unknown)}"
-                + (" (FIFO is the queue's own: lk.Queue(..., fifo=True))" if "fifo" in unknown else ""))
+                + (" (FIFO is the queue's own: lk.Queue(..., fifo=True))" if "fifo" in unknown else "")
+            )
         try:
             if isinstance(source, Queue):
                 opts = sqs(**{"fifo": source.fifo, "max_receive": source.max_receive, **options})
@@ -311,7 +337,8 @@ def consume(
             if opts.max_receive != source.max_receive and source.max_receive != Queue.DEFAULT_MAX_RECEIVE:
                 raise DeclarationError(
                     f"{where}: max_receive={opts.max_receive} contradicts lk.Queue({source.name!r}, "
-                    f"max_receive={source.max_receive}); set it in one place")
+                    f"max_receive={source.max_receive}); set it in one place"
+                )
         spec = FunctionSpec(
             name=name or func.__name__,
             func=func,
@@ -330,6 +357,32 @@ def consume(
     return _deferring(decorate)
 
 
+@overload
+def authorizer(
+    func: F,
+    *,
+    ttl: int = 300,
+    identity_sources: Iterable[str] = (),
+    reads: Iterable[Resource] = (),
+    name: str | None = None,
+    memory: int | None = None,
+    timeout: int | None = None,
+) -> F: ...
+
+
+@overload
+def authorizer(
+    func: None = None,
+    *,
+    ttl: int = 300,
+    identity_sources: Iterable[str] = (),
+    reads: Iterable[Resource] = (),
+    name: str | None = None,
+    memory: int | None = None,
+    timeout: int | None = None,
+) -> Callable[[F], F]: ...
+
+
 def authorizer(
     func: F | None = None,
     *,
@@ -339,7 +392,7 @@ def authorizer(
     name: str | None = None,
     memory: int | None = None,
     timeout: int | None = None,
-) -> Any:
+) -> F | Callable[[F], F]:
     """Declare a Lambda authorizer: TOKEN `(token: str) -> Identity | None`, or REQUEST when
     `identity_sources=("header:X-Api-Key", "query:key")` names what API Gateway passes."""
 

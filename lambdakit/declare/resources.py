@@ -69,9 +69,7 @@ class Table(Resource):
         self.indexes: dict[str, tuple[tuple[str, str], tuple[str, str] | None]] = {}
         for index, keys in (indexes or {}).items():
             check_name(f"table {name!r} index", index)
-            if isinstance(keys, tuple) and len(keys) == 2 and not (
-                isinstance(keys[1], type) or keys[1] in _KEY_TYPES
-            ):
+            if isinstance(keys, tuple) and len(keys) == 2 and not (isinstance(keys[1], type) or keys[1] in _KEY_TYPES):
                 partition, sort = keys
                 self.indexes[index] = (_key(name, f"index {index!r}", partition), _key(name, f"index {index!r}", sort))
             else:
@@ -128,8 +126,9 @@ class Queue(Resource):
     suffix = "Queue"
     DEFAULT_MAX_RECEIVE = 5
 
-    def __init__(self, name: str, fifo: bool = False, max_receive: int = DEFAULT_MAX_RECEIVE,
-                 retention_days: int = 4) -> None:
+    def __init__(
+        self, name: str, fifo: bool = False, max_receive: int = DEFAULT_MAX_RECEIVE, retention_days: int = 4
+    ) -> None:
         super().__init__(name)
         self.fifo = fifo
         self.max_receive = max_receive

@@ -28,8 +28,15 @@ class UsagePlan(Record):
     burst: int | None
     keys: tuple[str, ...]
 
-    def __init__(self, name: str, quota: int | None = None, period: str = "MONTH", rate: float | None = None,
-                 burst: int | None = None, keys: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        quota: int | None = None,
+        period: str = "MONTH",
+        rate: float | None = None,
+        burst: int | None = None,
+        keys: tuple[str, ...] = (),
+    ) -> None:
         self._set("name", name)
         self._set("quota", quota)
         self._set("period", period)
@@ -45,10 +52,14 @@ class UsagePlan(Record):
             raise DeclarationError(f"{where}: period={self.period!r}; use 'DAY', 'WEEK' or 'MONTH'")
         if self.quota is not None and (not isinstance(self.quota, int) or self.quota <= 0):
             raise DeclarationError(f"{where}: quota={self.quota!r} must be a positive number of requests per period")
-        if (self.rate is None) != (self.burst is None) or (self.rate is not None and not self.rate > 0) or (
-                self.burst is not None and (not isinstance(self.burst, int) or self.burst <= 0)):
-            raise DeclarationError(f"{where}: give rate= (requests per second) and burst= (a whole number) "
-                                   "together, both positive")
+        if (
+            (self.rate is None) != (self.burst is None)
+            or (self.rate is not None and not self.rate > 0)
+            or (self.burst is not None and (not isinstance(self.burst, int) or self.burst <= 0))
+        ):
+            raise DeclarationError(
+                f"{where}: give rate= (requests per second) and burst= (a whole number) together, both positive"
+            )
         if isinstance(self.keys, str):
             object.__setattr__(self, "keys", (self.keys,))
         for key in self.keys:
@@ -104,5 +115,27 @@ class Service:
         return f"Service({self.name!r})"
 
 
-_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-                   3288, 3653)
+_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)

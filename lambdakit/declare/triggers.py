@@ -20,8 +20,16 @@ class SqsOptions(Record):
     group_by: str | None
     kind: str
 
-    def __init__(self, batch_size: int = 10, window: int = 0, max_concurrency: int | None = None,
-                 max_receive: int = 5, fifo: bool = False, group_by: str | None = None, kind: str = "sqs") -> None:
+    def __init__(
+        self,
+        batch_size: int = 10,
+        window: int = 0,
+        max_concurrency: int | None = None,
+        max_receive: int = 5,
+        fifo: bool = False,
+        group_by: str | None = None,
+        kind: str = "sqs",
+    ) -> None:
         self._set("batch_size", batch_size)
         self._set("window", window)
         self._set("max_concurrency", max_concurrency)
@@ -61,8 +69,16 @@ class KinesisOptions(Record):
     starting_position: str
     kind: str
 
-    def __init__(self, partition_key: str | None = None, batch_size: int = 100, window: int = 0, retries: int = 3,
-                 max_age: int = 3600, starting_position: str = "TRIM_HORIZON", kind: str = "kinesis") -> None:
+    def __init__(
+        self,
+        partition_key: str | None = None,
+        batch_size: int = 100,
+        window: int = 0,
+        retries: int = 3,
+        max_age: int = 3600,
+        starting_position: str = "TRIM_HORIZON",
+        kind: str = "kinesis",
+    ) -> None:
         self._set("partition_key", partition_key)
         self._set("batch_size", batch_size)
         self._set("window", window)
@@ -125,9 +141,16 @@ class Route(Record):
     throttle: tuple[float, int] | None
     storage: ConsumerOptions | None
 
-    def __init__(self, method: str, path: str, status: int | None = None, cache: int | None = None,
-                 api_key: bool = False, throttle: tuple[float, int] | None = None,
-                 storage: ConsumerOptions | None = None) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int | None = None,
+        cache: int | None = None,
+        api_key: bool = False,
+        throttle: tuple[float, int] | None = None,
+        storage: ConsumerOptions | None = None,
+    ) -> None:
         self._set("method", method)
         self._set("path", path)
         self._set("status", status)

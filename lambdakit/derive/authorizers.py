@@ -40,8 +40,10 @@ def pool_arn(pool: Cognito) -> Any:
 
 
 def lambda_uri(spec: FunctionSpec) -> dict[str, str]:
-    return {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-                       f"${{{spec.logical_id}.Arn}}/invocations"}
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+        f"${{{spec.logical_id}.Arn}}/invocations"
+    }
 
 
 def lambda_authorizer(spec: FunctionSpec) -> dict[str, Any]:
@@ -51,20 +53,34 @@ def lambda_authorizer(spec: FunctionSpec) -> dict[str, Any]:
     from lambdakit.core.authorizer_binding import gateway_identity_source
 
     if not spec.identity_sources:
-        return {"type": "apiKey", "name": "Authorization", "in": "header",
-                "x-amazon-apigateway-authtype": "custom",
-                "x-amazon-apigateway-authorizer": {
-                    "type": "token", "authorizerUri": lambda_uri(spec),
-                    "identitySource": "method.request.header.Authorization",
-                    "authorizerResultTtlInSeconds": spec.authorizer_ttl}}
-    authorizer: dict[str, Any] = {"type": "request", "authorizerUri": lambda_uri(spec),
-                                  "authorizerResultTtlInSeconds": spec.authorizer_ttl}
+        return {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "x-amazon-apigateway-authtype": "custom",
+            "x-amazon-apigateway-authorizer": {
+                "type": "token",
+                "authorizerUri": lambda_uri(spec),
+                "identitySource": "method.request.header.Authorization",
+                "authorizerResultTtlInSeconds": spec.authorizer_ttl,
+            },
+        }
+    authorizer: dict[str, Any] = {
+        "type": "request",
+        "authorizerUri": lambda_uri(spec),
+        "authorizerResultTtlInSeconds": spec.authorizer_ttl,
+    }
     sources = gateway_identity_source(spec)
     if sources:
         authorizer["identitySource"] = ", ".join(s.expression for s in sources)
     first = spec.identity_sources[0].split(":", 1)
-    return {"type": "apiKey", "name": first[1], "in": "header" if first[0] == "header" else "query",
-            "x-amazon-apigateway-authtype": "custom", "x-amazon-apigateway-authorizer": authorizer}
+    return {
+        "type": "apiKey",
+        "name": first[1],
+        "in": "header" if first[0] == "header" else "query",
+        "x-amazon-apigateway-authtype": "custom",
+        "x-amazon-apigateway-authorizer": authorizer,
+    }
 
 
 def security_schemes(app: App) -> dict[str, Any]:
@@ -72,15 +88,21 @@ def security_schemes(app: App) -> dict[str, Any]:
     for auth in used_auth(app):
         if isinstance(auth, Cognito):
             schemes[auth.authorizer_id] = {
-                "type": "apiKey", "name": "Authorization", "in": "header",
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
                 "x-amazon-apigateway-authtype": "cognito_user_pools",
                 "x-amazon-apigateway-authorizer": {"type": "cognito_user_pools", "providerARNs": [pool_arn(auth)]},
             }
         elif isinstance(auth, FunctionSpec):
             schemes[authorizer_id(auth)] = lambda_authorizer(auth)
         elif auth == IAM:
-            schemes[SIGV4] = {"type": "apiKey", "name": "Authorization", "in": "header",
-                              "x-amazon-apigateway-authtype": "awsSigv4"}
+            schemes[SIGV4] = {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "x-amazon-apigateway-authtype": "awsSigv4",
+            }
     if any(s.route is not None and s.route.api_key for s in app.functions):
         schemes[API_KEY] = {"type": "apiKey", "name": "x-api-key", "in": "header"}
     return schemes
@@ -99,8 +121,15 @@ def cache_key_parameters(app: App, spec: FunctionSpec) -> list[dict[str, Any]]:
     if isinstance(auth, FunctionSpec) and auth.identity_sources:
         from lambdakit.core.authorizer_binding import sources_of
 
-        return [{"name": s.name, "in": "header" if s.kind == "header" else "query", "required": False,
-                 "schema": {"type": "string"}} for s in sources_of(auth)]
+        return [
+            {
+                "name": s.name,
+                "in": "header" if s.kind == "header" else "query",
+                "required": False,
+                "schema": {"type": "string"},
+            }
+            for s in sources_of(auth)
+        ]
     return [{"name": "Authorization", "in": "header", "required": False, "schema": {"type": "string"}}]
 
 
@@ -119,16 +148,25 @@ def problems(app: App) -> list[str]:
         route = spec.route
         if route is not None and route.throttle is not None:
             rate_burst = route.throttle
-            if (not isinstance(rate_burst, tuple) or len(rate_burst) != 2 or not rate_burst[0] > 0
-                    or not isinstance(rate_burst[1], int) or rate_burst[1] <= 0):
-                out.append(f"{spec.where}: throttle={rate_burst!r}; use (requests_per_second, burst), both positive, "
-                           "burst a whole number")
+            if (
+                not isinstance(rate_burst, tuple)
+                or len(rate_burst) != 2
+                or not rate_burst[0] > 0
+                or not isinstance(rate_burst[1], int)
+                or rate_burst[1] <= 0
+            ):
+                out.append(
+                    f"{spec.where}: throttle={rate_burst!r}; use (requests_per_second, burst), both positive, "
+                    "burst a whole number"
+                )
     for pool in app.pools:
         if pool.arn is None and not pool.domain and scopes_used(app, pool):
             base = pool.name.lower()
             if any(word in base for word in ("aws", "amazon", "cognito")):
-                out.append(f"lk.Cognito({pool.name!r}): its scopes need a Cognito domain, and a domain prefix may "
-                           "not contain 'aws', 'amazon' or 'cognito'; give domain='your-prefix'")
+                out.append(
+                    f"lk.Cognito({pool.name!r}): its scopes need a Cognito domain, and a domain prefix may "
+                    "not contain 'aws', 'amazon' or 'cognito'; give domain='your-prefix'"
+                )
     names = [plan_.name for plan_ in app.service.usage_plans]
     if len(set(names)) != len(names):
         out.append(f"lk.Service({app.service.name!r}): usage plan names must differ: {', '.join(names)}")

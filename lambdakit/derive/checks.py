@@ -24,8 +24,10 @@ def problems(app: App) -> list[str]:
     def claim(kind: str, name: str, where: str) -> None:
         key = normalized(name)
         if key in owners:
-            problems.append(f"{where}: {kind} name {name!r} clashes with {owners[key]} (names must differ once "
-                            "case, '-' and '_' are ignored); rename one")
+            problems.append(
+                f"{where}: {kind} name {name!r} clashes with {owners[key]} (names must differ once "
+                "case, '-' and '_' are ignored); rename one"
+            )
         else:
             owners[key] = f"{kind} {name!r}"
 
@@ -47,8 +49,10 @@ def problems(app: App) -> list[str]:
             if spec.kind == "http" and spec.route is not None:
                 key = (spec.route.method, shape(spec.route.path))
                 if key in routes:
-                    problems.append(f"{spec.where}: {spec.route.method} {spec.route.path} is already served by "
-                                    f"{routes[key].where}; change one method or path")
+                    problems.append(
+                        f"{spec.where}: {spec.route.method} {spec.route.path} is already served by "
+                        f"{routes[key].where}; change one method or path"
+                    )
                 else:
                     routes[key] = spec
                 plan = http_plan(spec.func, spec.route.path_params, spec.where)
@@ -84,6 +88,8 @@ def _service_problems(app: App) -> list[str]:
     found = []
     for option, value in (("domain", service.domain), ("base_path", service.base_path)):
         if value is not None:
-            found.append(f"{where}: {option}={value!r}: custom domains and shared base paths are not built yet "
-                         f"(the template would carry no domain); remove {option}= for now")
+            found.append(
+                f"{where}: {option}={value!r}: custom domains and shared base paths are not built yet "
+                f"(the template would carry no domain); remove {option}= for now"
+            )
     return found

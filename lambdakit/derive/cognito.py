@@ -55,16 +55,20 @@ def domain_prefix(pool: Cognito) -> Any:
 
 
 def _ids(pool: Cognito) -> dict[str, str]:
-    return {"client": pool.logical_id + "Client", "machine": pool.logical_id + "MachineClient",
-            "domain": pool.logical_id + "Domain"}
+    return {
+        "client": pool.logical_id + "Client",
+        "machine": pool.logical_id + "MachineClient",
+        "domain": pool.logical_id + "Domain",
+    }
 
 
 def resource_server_id(pool: Cognito, identifier: str) -> str:
     import hashlib
 
     # Identifiers may be URLs; a short stable hash keeps the logical id alphanumeric and unique.
-    tag = "".join(ch for ch in camel(identifier.replace("/", "-").replace(".", "-").replace(":", "-"))
-                  if ch.isalnum())[:40]
+    tag = "".join(ch for ch in camel(identifier.replace("/", "-").replace(".", "-").replace(":", "-")) if ch.isalnum())[
+        :40
+    ]
     return f"{pool.logical_id}{tag}Server{hashlib.sha256(identifier.encode()).hexdigest()[:6]}"
 
 
@@ -88,12 +92,20 @@ def pool_resources(pool: Cognito, scopes: tuple[str, ...] = ()) -> dict[str, Any
     flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
     if pool.password_auth:
         flows.insert(0, "ALLOW_USER_PASSWORD_AUTH")
-    client: dict[str, Any] = {"UserPoolId": {"Ref": pool.logical_id}, "GenerateSecret": False,
-                              "ExplicitAuthFlows": flows, **_tokens()}
+    client: dict[str, Any] = {
+        "UserPoolId": {"Ref": pool.logical_id},
+        "GenerateSecret": False,
+        "ExplicitAuthFlows": flows,
+        **_tokens(),
+    }
     if pool.callback_urls:
-        client.update(AllowedOAuthFlows=["code"], AllowedOAuthFlowsUserPoolClient=True,
-                      AllowedOAuthScopes=sorted({*USER_CLIENT_SCOPES, *scopes}),
-                      CallbackURLs=list(pool.callback_urls), SupportedIdentityProviders=["COGNITO"])
+        client.update(
+            AllowedOAuthFlows=["code"],
+            AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthScopes=sorted({*USER_CLIENT_SCOPES, *scopes}),
+            CallbackURLs=list(pool.callback_urls),
+            SupportedIdentityProviders=["COGNITO"],
+        )
         if pool.logout_urls:
             client["LogoutURLs"] = list(pool.logout_urls)
     props: dict[str, Any] = {
@@ -104,9 +116,16 @@ def pool_resources(pool: Cognito, scopes: tuple[str, ...] = ()) -> dict[str, Any
         "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": not pool.self_signup},
         "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
-        "Policies": {"PasswordPolicy": {
-            "MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
-            "RequireNumbers": True, "RequireSymbols": True, "TemporaryPasswordValidityDays": 3}},
+        "Policies": {
+            "PasswordPolicy": {
+                "MinimumLength": 12,
+                "RequireLowercase": True,
+                "RequireUppercase": True,
+                "RequireNumbers": True,
+                "RequireSymbols": True,
+                "TemporaryPasswordValidityDays": 3,
+            }
+        },
         "DeletionProtection": "ACTIVE",
     }
     if pool.threat_protection:
@@ -116,28 +135,49 @@ def pool_resources(pool: Cognito, scopes: tuple[str, ...] = ()) -> dict[str, Any
     else:
         props["UserPoolTier"] = "ESSENTIALS"
     out: dict[str, Any] = {
-        pool.logical_id: {"Type": "AWS::Cognito::UserPool", "DeletionPolicy": "Retain",
-                          "UpdateReplacePolicy": "Retain", "Properties": props},
+        pool.logical_id: {
+            "Type": "AWS::Cognito::UserPool",
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": props,
+        },
     }
     if needs_domain(pool, scopes):
-        out[ids["domain"]] = {"Type": "AWS::Cognito::UserPoolDomain", "Properties": {
-            "Domain": domain_prefix(pool), "UserPoolId": {"Ref": pool.logical_id}}}
+        out[ids["domain"]] = {
+            "Type": "AWS::Cognito::UserPoolDomain",
+            "Properties": {"Domain": domain_prefix(pool), "UserPoolId": {"Ref": pool.logical_id}},
+        }
     for identifier, server_id in zip(servers, server_ids, strict=True):
-        out[server_id] = {"Type": "AWS::Cognito::UserPoolResourceServer", "Properties": {
-            "UserPoolId": {"Ref": pool.logical_id}, "Identifier": identifier,
-            "Name": re.sub(r"[^\w\s+=,.@-]", "-", identifier)[:256],  # a URL identifier is not a valid name
-            "Scopes": [{"ScopeName": name, "ScopeDescription": f"{identifier}/{name}"}
-                       for name in servers[identifier]]}}
+        out[server_id] = {
+            "Type": "AWS::Cognito::UserPoolResourceServer",
+            "Properties": {
+                "UserPoolId": {"Ref": pool.logical_id},
+                "Identifier": identifier,
+                "Name": re.sub(r"[^\w\s+=,.@-]", "-", identifier)[:256],  # a URL identifier is not a valid name
+                "Scopes": [
+                    {"ScopeName": name, "ScopeDescription": f"{identifier}/{name}"} for name in servers[identifier]
+                ],
+            },
+        }
     user_client: dict[str, Any] = {"Type": "AWS::Cognito::UserPoolClient", "Properties": client}
     if pool.callback_urls and server_ids:
         user_client["DependsOn"] = server_ids  # the client may name a scope only once its server exists
     out[ids["client"]] = user_client
     if custom:
-        out[ids["machine"]] = {"Type": "AWS::Cognito::UserPoolClient", "DependsOn": server_ids, "Properties": {
-            "UserPoolId": {"Ref": pool.logical_id}, "GenerateSecret": True,
-            "AllowedOAuthFlows": ["client_credentials"], "AllowedOAuthFlowsUserPoolClient": True,
-            "AllowedOAuthScopes": custom, "SupportedIdentityProviders": ["COGNITO"],
-            "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"], **_tokens()}}
+        out[ids["machine"]] = {
+            "Type": "AWS::Cognito::UserPoolClient",
+            "DependsOn": server_ids,
+            "Properties": {
+                "UserPoolId": {"Ref": pool.logical_id},
+                "GenerateSecret": True,
+                "AllowedOAuthFlows": ["client_credentials"],
+                "AllowedOAuthFlowsUserPoolClient": True,
+                "AllowedOAuthScopes": custom,
+                "SupportedIdentityProviders": ["COGNITO"],
+                "ExplicitAuthFlows": ["ALLOW_REFRESH_TOKEN_AUTH"],
+                **_tokens(),
+            },
+        }
     return out
 
 
@@ -151,6 +191,18 @@ def pool_outputs(pool: Cognito, scopes: tuple[str, ...] = ()) -> dict[str, Any]:
     if resource_servers(scopes):
         out[pool.logical_id + "MachineClientId"] = {"Value": {"Ref": ids["machine"]}}
     if needs_domain(pool, scopes):
-        out[pool.logical_id + "TokenUrl"] = {"Value": {"Fn::Join": ["", [
-            "https://", domain_prefix(pool), ".auth.", {"Ref": "AWS::Region"}, ".amazoncognito.com/oauth2/token"]]}}
+        out[pool.logical_id + "TokenUrl"] = {
+            "Value": {
+                "Fn::Join": [
+                    "",
+                    [
+                        "https://",
+                        domain_prefix(pool),
+                        ".auth.",
+                        {"Ref": "AWS::Region"},
+                        ".amazoncognito.com/oauth2/token",
+                    ],
+                ]
+            }
+        }
     return out

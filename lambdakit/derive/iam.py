@@ -15,16 +15,31 @@ from lambdakit.core.names import camel
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.derive.plan import FunctionPlan, QueuePlan
 
-TABLE_READ = ("dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:Query",
-              "dynamodb:Scan")
-TABLE_WRITE = ("dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-               "dynamodb:PutItem", "dynamodb:UpdateItem")
+TABLE_READ = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+TABLE_WRITE = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
 QUEUE_WRITE = ("sqs:SendMessage",)
 QUEUE_READ = ("sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 QUEUE_TRIGGER = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 STREAM_WRITE = ("kinesis:PutRecord", "kinesis:PutRecords")
-STREAM_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
-               "kinesis:GetShardIterator", "kinesis:ListShards")
+STREAM_READ = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
 STREAM_TRIGGER = STREAM_READ
 IDEMPOTENCY = ("dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -41,8 +56,12 @@ class Statement:
 
     def render(self) -> dict[str, Any]:
         resources = [{"Fn::Sub": r} if "${" in r else r for r in self.resources]
-        return {"Sid": self.sid, "Effect": "Allow", "Action": list(self.actions),
-                "Resource": resources[0] if len(resources) == 1 else resources}
+        return {
+            "Sid": self.sid,
+            "Effect": "Allow",
+            "Action": list(self.actions),
+            "Resource": resources[0] if len(resources) == 1 else resources,
+        }
 
 
 def table_arn(table: Table | str) -> str:

@@ -15,9 +15,20 @@ from __future__ import annotations
 
 from typing import Any
 
-_DROP = ("title", "examples", "$schema", "discriminator", "readOnly", "writeOnly", "deprecated", "format",
-         # pydantic accepts duplicates for a set (it merges them): refusing them would refuse valid bodies
-         "uniqueItems", "default", "$defs")
+_DROP = (
+    "title",
+    "examples",
+    "$schema",
+    "discriminator",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "format",
+    # pydantic accepts duplicates for a set (it merges them): refusing them would refuse valid bodies
+    "uniqueItems",
+    "default",
+    "$defs",
+)
 
 #: How many times a recursive model is unrolled before the schema accepts any object below.
 RECURSION_DEPTH = 4
@@ -26,19 +37,31 @@ _H = "[0-9a-fA-F]"
 _UUID = f"{_H}{{8}}-{_H}{{4}}-{_H}{{4}}-{_H}{{4}}-{_H}{{12}}"
 _YEAR = "(?!0000)[0-9]{4}"
 _LEAP = "([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"
-_DATE = (f"({_YEAR}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)"
-         f"|02-(0[1-9]|1[0-9]|2[0-8]))|{_LEAP}-02-29)")  # the calendar: 30-day months, Feb 29 in leap years
+_DATE = (
+    f"({_YEAR}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+    f"|02-(0[1-9]|1[0-9]|2[0-8]))|{_LEAP}-02-29)"
+)  # the calendar: 30-day months, Feb 29 in leap years
 _TIME = "([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.,][0-9]+)?)?"
 _TZ = "([Zz]|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])"
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = f"({_OCTET}[.]){{3}}{_OCTET}"
 _G = f"{_H}{{1,4}}"  # one IPv6 group
-_IPV6 = "|".join((  # the compressed forms, then those ending in an IPv4 address
-    f"({_G}:){{7}}{_G}", f"({_G}:){{1,7}}:", f"({_G}:){{1,6}}:{_G}", f"({_G}:){{1,5}}(:{_G}){{1,2}}",
-    f"({_G}:){{1,4}}(:{_G}){{1,3}}", f"({_G}:){{1,3}}(:{_G}){{1,4}}", f"({_G}:){{1,2}}(:{_G}){{1,5}}",
-    f"{_G}:(:{_G}){{1,6}}", f":((:{_G}){{1,7}}|:)",
-    f"({_G}:){{6}}{_IPV4}", f"::({_G}:){{0,5}}{_IPV4}", f"({_G}:){{1,5}}:({_G}:){{0,4}}{_IPV4}",
-))
+_IPV6 = "|".join(
+    (  # the compressed forms, then those ending in an IPv4 address
+        f"({_G}:){{7}}{_G}",
+        f"({_G}:){{1,7}}:",
+        f"({_G}:){{1,6}}:{_G}",
+        f"({_G}:){{1,5}}(:{_G}){{1,2}}",
+        f"({_G}:){{1,4}}(:{_G}){{1,3}}",
+        f"({_G}:){{1,3}}(:{_G}){{1,4}}",
+        f"({_G}:){{1,2}}(:{_G}){{1,5}}",
+        f"{_G}:(:{_G}){{1,6}}",
+        f":((:{_G}){{1,7}}|:)",
+        f"({_G}:){{6}}{_IPV4}",
+        f"::({_G}:){{0,5}}{_IPV4}",
+        f"({_G}:){{1,5}}:({_G}:){{0,4}}{_IPV4}",
+    )
+)
 
 #: `format` -> a pattern accepting what pydantic parses from a JSON string (ASCII classes: `\d` would be Unicode).
 FORMAT_PATTERNS = {

@@ -38,8 +38,10 @@ GATEWAY_RESPONSES = {
     "UNAUTHORIZED": ("unauthorized", "$context.error.messageString"),
     "ACCESS_DENIED": ("forbidden", "$context.error.messageString"),
     # API Gateway gives this one answer both for an unknown route and for an unsigned call of an IAM route.
-    "MISSING_AUTHENTICATION_TOKEN": ("not_found", "no route for $context.httpMethod $context.path, or the route "
-                                                  "needs a SigV4-signed request"),
+    "MISSING_AUTHENTICATION_TOKEN": (
+        "not_found",
+        "no route for $context.httpMethod $context.path, or the route needs a SigV4-signed request",
+    ),
     "INVALID_API_KEY": ("forbidden", "$context.error.messageString"),
     "THROTTLED": ("too_many_requests", "$context.error.messageString"),
     "QUOTA_EXCEEDED": ("too_many_requests", "$context.error.messageString"),
@@ -56,8 +58,10 @@ def _gateway_response(code: str, message: str) -> dict[str, Any]:
     # `messageString` arrives quoted; the other variables are bare and need quotes.
     value = message if message.endswith("messageString") else f'"{message}"'
     template = json.dumps(body).replace('"MESSAGE"', value).replace('"REQUEST_ID"', '"$context.requestId"')
-    return {"responseTemplates": {"application/json": template},
-            "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"}}
+    return {
+        "responseTemplates": {"application/json": template},
+        "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+    }
 
 
 def operation_id(spec: FunctionSpec) -> str:
@@ -102,8 +106,10 @@ def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, A
         "type": "aws_proxy",
         "httpMethod": "POST",
         "passthroughBehavior": "when_no_match",
-        "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-                           f"${{{spec.logical_id}.Arn}}/invocations"},
+        "uri": {
+            "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            f"${{{spec.logical_id}.Arn}}/invocations"
+        },
     }
     if cache_keys:
         integration["cacheKeyParameters"] = cache_keys
@@ -121,8 +127,10 @@ def operation(app: App, fn: FunctionPlan) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": operation_id(spec), "parameters": params}
     plan = http_plan(spec.func, spec.route.path_params, spec.where)
     if plan.body is not None:
-        op["requestBody"] = {"required": plan.body.required, "content": {
-            "application/json": {"schema": {"$ref": f"#/components/schemas/{model_name(spec)}"}}}}
+        op["requestBody"] = {
+            "required": plan.body.required,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model_name(spec)}"}}},
+        }
     op["security"] = security(app, spec)
     if spec.storage_first:
         op["x-amazon-apigateway-request-validator"] = "body"
@@ -170,9 +178,11 @@ def document(plan: Plan) -> dict[str, Any]:
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": schemas, "securitySchemes": authorizers.security_schemes(app)},
         "x-amazon-apigateway-request-validators": {
-            "body": {"validateRequestBody": True, "validateRequestParameters": False}},
+            "body": {"validateRequestBody": True, "validateRequestParameters": False}
+        },
         "x-amazon-apigateway-gateway-responses": {
-            kind: _gateway_response(code, message) for kind, (code, message) in GATEWAY_RESPONSES.items()},
+            kind: _gateway_response(code, message) for kind, (code, message) in GATEWAY_RESPONSES.items()
+        },
     }
     if not doc["components"]["securitySchemes"]:
         del doc["components"]["securitySchemes"]

@@ -64,8 +64,10 @@ class TablePlan:
         return schema
 
     def global_secondary_indexes(self) -> list[dict[str, Any]]:
-        return [{"IndexName": name, "KeySchema": self.key_schema(partition, sort),
-                 "Projection": {"ProjectionType": "ALL"}} for name, partition, sort in self.indexes]
+        return [
+            {"IndexName": name, "KeySchema": self.key_schema(partition, sort), "Projection": {"ProjectionType": "ALL"}}
+            for name, partition, sort in self.indexes
+        ]
 
     def attribute_definitions(self) -> list[dict[str, str]]:
         """Every key attribute of the table and its indexes, once, in the order the schemas name them."""
@@ -247,16 +249,25 @@ def _queue(app: App, queue: Queue, consumer: FunctionSpec | None) -> QueuePlan:
     # One consumer per queue: the redrive is the consumer's `max_receive` (which defaults to the queue's).
     max_receive = options.max_receive if isinstance(options, SqsOptions) else queue.max_receive
     dead_letter = DeadLetterPlan(dead_letter_id(queue), dead_letter_queue_name(queue.name, queue.fifo))
-    return QueuePlan(queue.logical_id, queue_name(queue.name, queue.fifo),
-                     queue.fifo, visibility_timeout(timeout_of(app, consumer) if consumer else None, window),
-                     queue.retention_days * 86400, max_receive, dead_letter,
-                     consumer.name if consumer is not None else None, queue)
+    return QueuePlan(
+        queue.logical_id,
+        queue_name(queue.name, queue.fifo),
+        queue.fifo,
+        visibility_timeout(timeout_of(app, consumer) if consumer else None, window),
+        queue.retention_days * 86400,
+        max_receive,
+        dead_letter,
+        consumer.name if consumer is not None else None,
+        queue,
+    )
 
 
 def _environment(app: App, spec: FunctionSpec) -> tuple[tuple[str, str | dict[str, str]], ...]:
     """The variables the runtime reads: which function to run and each resource's physical name."""
-    env: dict[str, str | dict[str, str]] = {"LAMBDAKIT_FUNCTION": spec.target,
-                                            "POWERTOOLS_SERVICE_NAME": app.service.name}
+    env: dict[str, str | dict[str, str]] = {
+        "LAMBDAKIT_FUNCTION": spec.target,
+        "POWERTOOLS_SERVICE_NAME": app.service.name,
+    }
     for res in spec.resources:
         env[res.env] = {"Ref": res.logical_id}
     if spec.idempotent:
@@ -270,9 +281,10 @@ def plan_of(app: App) -> Plan:
     own_queues = [s.source for s in app.functions if s.kind == "http" and isinstance(s.source, Queue)]
     own_streams = [s.source for s in app.functions if s.kind == "http" and isinstance(s.source, Stream)]
     queues = tuple(_queue(app, q, consumers.get(id(q))) for q in [*app.queues, *own_queues])
-    streams = tuple(StreamPlan(s.logical_id, s.name, s.retention_hours,
-                               tuple(f.name for f in app.functions if f.source is s), s)
-                    for s in [*app.streams, *own_streams])
+    streams = tuple(
+        StreamPlan(s.logical_id, s.name, s.retention_hours, tuple(f.name for f in app.functions if f.source is s), s)
+        for s in [*app.streams, *own_streams]
+    )
     by_source: dict[int, QueuePlan | StreamPlan] = {id(q.declared): q for q in queues}
     by_source.update({id(s.declared): s for s in streams})
     functions = []
@@ -282,27 +294,37 @@ def plan_of(app: App) -> Plan:
             trigger = TriggerPlan(by_source[id(spec.source)], spec.options)
         failure = None
         if isinstance(spec.options, KinesisOptions):
-            failure = QueuePlan(failure_queue_id(spec), failure_queue_name(spec.name), False, 30,
-                                KEEP_FAILED_SECONDS, 0, None, None)
+            failure = QueuePlan(
+                failure_queue_id(spec), failure_queue_name(spec.name), False, 30, KEEP_FAILED_SECONDS, 0, None, None
+            )
         idempotency = None
         if spec.idempotent:
-            idempotency = TablePlan(idempotency_table_id(spec), idempotency_table_name(spec.name), ("id", "S"),
-                                    None, (), "expiration")
+            idempotency = TablePlan(
+                idempotency_table_id(spec), idempotency_table_name(spec.name), ("id", "S"), None, (), "expiration"
+            )
         routed = spec.kind == "http" and spec.route is not None and not spec.storage_first
-        functions.append(FunctionPlan(
-            spec=spec,
-            logical_id=spec.logical_id,
-            role_id=role_id(spec),
-            log_group_id=log_group_id(spec),
-            log_group_name=log_group_name(spec.name),
-            permission_id=camel(spec.name) + "Permission" if routed else None,
-            memory=memory_of(app, spec),
-            timeout=timeout_of(app, spec),
-            environment=_environment(app, spec),
-            trigger=trigger,
-            failure_queue=failure,
-            idempotency_table=idempotency,
-            ingest_role_id=ingest_role_id(spec) if spec.storage_first else None,
-        ))
-    return Plan(app, tuple(_table(t) for t in app.tables), queues, streams,
-                tuple(p for p in app.pools if p.arn is None), tuple(functions))
+        functions.append(
+            FunctionPlan(
+                spec=spec,
+                logical_id=spec.logical_id,
+                role_id=role_id(spec),
+                log_group_id=log_group_id(spec),
+                log_group_name=log_group_name(spec.name),
+                permission_id=camel(spec.name) + "Permission" if routed else None,
+                memory=memory_of(app, spec),
+                timeout=timeout_of(app, spec),
+                environment=_environment(app, spec),
+                trigger=trigger,
+                failure_queue=failure,
+                idempotency_table=idempotency,
+                ingest_role_id=ingest_role_id(spec) if spec.storage_first else None,
+            )
+        )
+    return Plan(
+        app,
+        tuple(_table(t) for t in app.tables),
+        queues,
+        streams,
+        tuple(p for p in app.pools if p.arn is None),
+        tuple(functions),
+    )

@@ -33,14 +33,23 @@ def _responses(ok_template: str, refusal_is_throttling: bool = False) -> dict[st
     signals throttling (ProvisionedThroughputExceeded) as a 400, so there a 4xx
     tells the caller to retry.
     """
-    refused = (("503", "service_unavailable", "the request was not stored; retry") if refusal_is_throttling
-               else ("500", "internal_error", "the request was not stored"))
+    refused = (
+        ("503", "service_unavailable", "the request was not stored; retry")
+        if refusal_is_throttling
+        else ("500", "internal_error", "the request was not stored")
+    )
     return {
         "default": {"statusCode": "202", "responseTemplates": {"application/json": ok_template}},
-        "4\\d{2}": {"statusCode": refused[0], "responseTemplates": {
-            "application/json": _error(refused[1], refused[2])}},
-        "5\\d{2}": {"statusCode": "503", "responseTemplates": {
-            "application/json": _error("service_unavailable", "the request was not stored; retry")}},
+        "4\\d{2}": {
+            "statusCode": refused[0],
+            "responseTemplates": {"application/json": _error(refused[1], refused[2])},
+        },
+        "5\\d{2}": {
+            "statusCode": "503",
+            "responseTemplates": {
+                "application/json": _error("service_unavailable", "the request was not stored; retry")
+            },
+        },
     }
 
 
@@ -63,32 +72,45 @@ def storage_integration(fn: FunctionPlan) -> dict[str, Any]:
     if isinstance(source, Queue):
         assert isinstance(spec.options, SqsOptions)
         # The request id rides along as the `lk-id` attribute: the consumer's idempotency key, kept by redrives.
-        template = ("Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
-                    "&MessageAttribute.1.Name=lk-id&MessageAttribute.1.Value.DataType=String"
-                    "&MessageAttribute.1.Value.StringValue=$context.requestId")
+        template = (
+            "Action=SendMessage&MessageBody=$util.urlEncode($input.body)"
+            "&MessageAttribute.1.Name=lk-id&MessageAttribute.1.Value.DataType=String"
+            "&MessageAttribute.1.Value.StringValue=$context.requestId"
+        )
         if spec.options.fifo:
-            group = (f"$util.urlEncode($input.path('$.{spec.options.group_by}'))" if spec.options.group_by
-                     else "$context.requestId")
+            group = (
+                f"$util.urlEncode($input.path('$.{spec.options.group_by}'))"
+                if spec.options.group_by
+                else "$context.requestId"
+            )
             template += f"&MessageGroupId={group}&MessageDeduplicationId=$context.requestId"
         return {
             "type": "aws",
             "httpMethod": "POST",
             "credentials": credentials,
-            "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:sqs:path/${AWS::AccountId}/"
-                               f"${{{source.logical_id}.QueueName}}"},
+            "uri": {
+                "Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:sqs:path/${AWS::AccountId}/"
+                f"${{{source.logical_id}.QueueName}}"
+            },
             "passthroughBehavior": "never",
-            "requestParameters": {"integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
-                                  # the query API answers in JSON only when asked; the 202 template reads JSON
-                                  "integration.request.header.Accept": "'application/json'"},
+            "requestParameters": {
+                "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'",
+                # the query API answers in JSON only when asked; the 202 template reads JSON
+                "integration.request.header.Accept": "'application/json'",
+            },
             "requestTemplates": {"application/json": template},
             "responses": _responses(
                 '{"message_id": "$input.path(\'$.SendMessageResponse.SendMessageResult.MessageId\')", '
-                '"request_id": "$context.requestId"}'),
+                '"request_id": "$context.requestId"}'
+            ),
         }
     assert isinstance(source, Stream) and isinstance(spec.options, KinesisOptions)
     # escapeJavaScript turns ' into \' (not valid in JSON): undo that one escape.
-    key = (f"$util.escapeJavaScript($input.path('$.{spec.options.partition_key}')).replaceAll(\"\\\\'\", \"'\")"
-           if spec.options.partition_key else "$context.requestId")
+    key = (
+        f"$util.escapeJavaScript($input.path('$.{spec.options.partition_key}')).replaceAll(\"\\\\'\", \"'\")"
+        if spec.options.partition_key
+        else "$context.requestId"
+    )
     return {
         "type": "aws",
         "httpMethod": "POST",
@@ -96,12 +118,19 @@ def storage_integration(fn: FunctionPlan) -> dict[str, Any]:
         "uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:kinesis:action/PutRecord"},
         "passthroughBehavior": "never",
         "requestParameters": {"integration.request.header.Content-Type": "'application/x-amz-json-1.1'"},
-        "requestTemplates": {"application/json": {"Fn::Sub": (
-            f'{{"StreamName": "${{{source.logical_id}}}", "Data": "$util.base64Encode($input.body)", '
-            f'"PartitionKey": "{key}"}}')}},
+        "requestTemplates": {
+            "application/json": {
+                "Fn::Sub": (
+                    f'{{"StreamName": "${{{source.logical_id}}}", "Data": "$util.base64Encode($input.body)", '
+                    f'"PartitionKey": "{key}"}}'
+                )
+            }
+        },
         "responses": _responses(
             '{"sequence_number": "$input.path(\'$.SequenceNumber\')", "shard_id": "$input.path(\'$.ShardId\')", '
-            '"request_id": "$context.requestId"}', refusal_is_throttling=True),
+            '"request_id": "$context.requestId"}',
+            refusal_is_throttling=True,
+        ),
     }
 
 
@@ -114,17 +143,30 @@ def ingest_role(fn: FunctionPlan) -> dict[str, Any]:
         "Type": "AWS::IAM::Role",
         "Properties": {
             "AssumeRolePolicyDocument": _trust("apigateway.amazonaws.com"),
-            "Policies": [{"PolicyName": "store-request", "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [iam.Statement("StoreRequest", actions, (iam.arn(source),)).render()]}}],
+            "Policies": [
+                {
+                    "PolicyName": "store-request",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [iam.Statement("StoreRequest", actions, (iam.arn(source),)).render()],
+                    },
+                }
+            ],
         },
     }
 
 
 def _trust(*services: str) -> dict[str, Any]:
-    return {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": list(services) if len(services) > 1 else services[0]},
-        "Action": "sts:AssumeRole"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": list(services) if len(services) > 1 else services[0]},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
 
 
 def queue_resources(queue: QueuePlan) -> dict[str, Any]:
@@ -146,47 +188,55 @@ def queue_resources(queue: QueuePlan) -> dict[str, Any]:
                 "SqsManagedSseEnabled": True,
                 "VisibilityTimeout": queue.visibility_timeout,
                 "MessageRetentionPeriod": queue.retention_seconds,
-                "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": [dead_letter, "Arn"]},
-                                  "maxReceiveCount": queue.max_receive},
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [dead_letter, "Arn"]},
+                    "maxReceiveCount": queue.max_receive,
+                },
             },
         },
     }
 
 
 def stream_resource(stream: StreamPlan) -> dict[str, Any]:
-    return {stream.logical_id: {
-        "Type": "AWS::Kinesis::Stream",
-        "Properties": {
-            "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
-            "RetentionPeriodHours": stream.retention_hours,
-            "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
-        },
-    }}
+    return {
+        stream.logical_id: {
+            "Type": "AWS::Kinesis::Stream",
+            "Properties": {
+                "StreamModeDetails": {"StreamMode": "ON_DEMAND"},
+                "RetentionPeriodHours": stream.retention_hours,
+                "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
+            },
+        }
+    }
 
 
 def failure_queue(queue: QueuePlan) -> dict[str, Any]:
     """Where a Kinesis consumer's records go once retries or their age run out: nothing is lost."""
-    return {queue.logical_id: {
-        "Type": "AWS::SQS::Queue",
-        "Metadata": skips(QUEUE_SKIPS),
-        "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": queue.retention_seconds},
-    }}
+    return {
+        queue.logical_id: {
+            "Type": "AWS::SQS::Queue",
+            "Metadata": skips(QUEUE_SKIPS),
+            "Properties": {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": queue.retention_seconds},
+        }
+    }
 
 
 def idempotency_table(table: TablePlan) -> dict[str, Any]:
     """Powertools' record table: key `id`, records expire through the `expiration` TTL attribute."""
-    return {table.logical_id: {
-        "Type": "AWS::DynamoDB::Table",
-        "Metadata": skips(TABLE_SKIPS),
-        "Properties": {
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": table.attribute_definitions(),
-            "KeySchema": table.key_schema(),
-            "TimeToLiveSpecification": {"AttributeName": table.ttl, "Enabled": True},
-            "SSESpecification": {"SSEEnabled": True},
-            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-        },
-    }}
+    return {
+        table.logical_id: {
+            "Type": "AWS::DynamoDB::Table",
+            "Metadata": skips(TABLE_SKIPS),
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": table.attribute_definitions(),
+                "KeySchema": table.key_schema(),
+                "TimeToLiveSpecification": {"AttributeName": table.ttl, "Enabled": True},
+                "SSESpecification": {"SSEEnabled": True},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            },
+        }
+    }
 
 
 def event_source(fn: FunctionPlan) -> dict[str, Any]:
@@ -215,8 +265,9 @@ def event_source(fn: FunctionPlan) -> dict[str, Any]:
         "MaximumRetryAttempts": opts.retries,
         "MaximumRecordAgeInSeconds": opts.max_age,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        "DestinationConfig": {"OnFailure": {"Type": "SQS",
-                                            "Destination": {"Fn::GetAtt": [fn.failure_queue.logical_id, "Arn"]}}},
+        "DestinationConfig": {
+            "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": [fn.failure_queue.logical_id, "Arn"]}}
+        },
     }
     if opts.window:
         props["MaximumBatchingWindowInSeconds"] = opts.window
@@ -235,16 +286,18 @@ def _key_field_problem(spec: FunctionSpec, option: str, field: str) -> str | Non
     body = http_plan(spec.func, spec.route.path_params, spec.where).body
     fix = f"give the body model a required field `{field}: str = Field(min_length=1)`, or name one it has"
     if body is None or not is_model(body.model):
-        return (f"{spec.where}: {option}={field!r} reads a field of the body, so the body must be a pydantic "
-                f"model; {fix}")
+        return (
+            f"{spec.where}: {option}={field!r} reads a field of the body, so the body must be a pydantic model; {fix}"
+        )
     schema = body_schema(body.model)
     prop = schema.get("properties", {}).get(field)
     if prop is None:
         fields = ", ".join(schema.get("properties", {})) or "none"
         return f"{spec.where}: {option}={field!r}: the body model has no field {field!r} (it has: {fields}); {fix}"
     if field not in schema.get("required", []) or prop.get("type") != "string":
-        return (f"{spec.where}: {option}={field!r} must be a required string field, so every stored request has "
-                f"one; {fix}")
+        return (
+            f"{spec.where}: {option}={field!r} must be a required string field, so every stored request has one; {fix}"
+        )
     return None
 
 
@@ -259,20 +312,25 @@ def check(app: App) -> list[str]:
         if isinstance(spec.source, Queue):
             other = readers.setdefault(id(spec.source), spec)
             if other is not spec:
-                problems.append(f"{spec.where}: queue {spec.source.name!r} is already consumed by {other.where}; a "
-                                "queue hands each message to one consumer: give each consumer its own queue "
-                                "(or use a stream, which every consumer reads whole)")
+                problems.append(
+                    f"{spec.where}: queue {spec.source.name!r} is already consumed by {other.where}; a "
+                    "queue hands each message to one consumer: give each consumer its own queue "
+                    "(or use a stream, which every consumer reads whole)"
+                )
         if isinstance(opts, SqsOptions) and opts.fifo and opts.window:
-            problems.append(f"{spec.where}: window={opts.window}: Lambda has no batching window for FIFO queues; "
-                            "remove window=")
+            problems.append(
+                f"{spec.where}: window={opts.window}: Lambda has no batching window for FIFO queues; remove window="
+            )
         if spec.kind == "consumer":  # lk.consume refuses group_by= and partition_key= itself
             continue
         if not spec.storage_first:
             continue
-        key = ("partition_key", opts.partition_key) if isinstance(opts, KinesisOptions) else ("group_by", opts.group_by)
-        if key[1]:
+        option, field = (
+            ("partition_key", opts.partition_key) if isinstance(opts, KinesisOptions) else ("group_by", opts.group_by)
+        )
+        if field:
             try:
-                problem = _key_field_problem(spec, *key)
+                problem = _key_field_problem(spec, option, field)
             except DeclarationError:  # a signature the binding plan refuses: discovery reports that already
                 continue
             if problem:

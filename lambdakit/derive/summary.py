@@ -26,22 +26,35 @@ def rows(app: App) -> list[tuple[str, ...]]:
         auth = describe(app.effective_auth(spec)) if spec.route else "-"
         if spec.route and spec.route.api_key:
             auth += " +api-key"
-        out.append((spec.name, trigger(spec), route, auth,
-                    ", ".join(r.name for r in spec.reads) or "-", ", ".join(r.name for r in spec.writes) or "-"))
+        out.append(
+            (
+                spec.name,
+                trigger(spec),
+                route,
+                auth,
+                ", ".join(r.name for r in spec.reads) or "-",
+                ", ".join(r.name for r in spec.writes) or "-",
+            )
+        )
     return out
 
 
 def table(headers: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = [
+        "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(),
+        "  ".join("-" * w for w in widths),
+    ]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
     return "\n".join(lines)
 
 
 def summary(app: App) -> str:
     text = table(("function", "trigger", "route", "auth", "reads", "writes"), rows(app))
-    public = [f"{s.route.method} {s.route.path}" for s in app.functions
-              if s.route and describe(app.effective_auth(s)) == "PUBLIC"]
+    public = [
+        f"{s.route.method} {s.route.path}"
+        for s in app.functions
+        if s.route and describe(app.effective_auth(s)) == "PUBLIC"
+    ]
     text += "\n\npublic routes (no auth): " + (", ".join(public) if public else "none")
     return text

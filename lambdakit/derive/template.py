@@ -14,6 +14,7 @@ from lambdakit.derive.skips import API_SKIPS, FUNCTION_SKIPS, LOG_SKIPS, TABLE_S
 HANDLER = "lambdakit.entry.handler"
 API_ID = "Api"
 
+
 def _table(table: TablePlan) -> dict[str, Any]:
     props: dict[str, Any] = {"BillingMode": "PAY_PER_REQUEST", "KeySchema": table.key_schema()}
     if table.indexes:
@@ -23,8 +24,13 @@ def _table(table: TablePlan) -> dict[str, Any]:
     props["PointInTimeRecoverySpecification"] = {"PointInTimeRecoveryEnabled": True}
     if table.ttl:
         props["TimeToLiveSpecification"] = {"AttributeName": table.ttl, "Enabled": True}
-    return {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain",
-            "Metadata": skips(TABLE_SKIPS), "Properties": props}
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Metadata": skips(TABLE_SKIPS),
+        "Properties": props,
+    }
 
 
 def _function(app: App, fn: FunctionPlan, code_uri: str) -> dict[str, Any]:
@@ -49,26 +55,38 @@ def _role(fn: FunctionPlan) -> dict[str, Any]:
     return {
         "Type": "AWS::IAM::Role",
         "Properties": {
-            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            },
             "Policies": [{"PolicyName": fn.name, "PolicyDocument": iam.policy_document(fn)}],
         },
     }
 
 
 def _log_group(app: App) -> dict[str, Any]:
-    return {"Type": "AWS::Logs::LogGroup", "Metadata": skips(LOG_SKIPS),
-            "Properties": {"RetentionInDays": app.service.log_retention_days}}
+    return {
+        "Type": "AWS::Logs::LogGroup",
+        "Metadata": skips(LOG_SKIPS),
+        "Properties": {"RetentionInDays": app.service.log_retention_days},
+    }
 
 
 def _invoke_permission(fn: FunctionPlan, source_arn: str) -> dict[str, Any]:
-    return {"Type": "AWS::Lambda::Permission", "Properties": {
-        "Action": "lambda:InvokeFunction",
-        "FunctionName": {"Fn::GetAtt": [fn.logical_id, "Arn"]},
-        "Principal": "apigateway.amazonaws.com",
-        "SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
-                                 f"${{{API_ID}}}/{source_arn}"},
-    }}
+    return {
+        "Type": "AWS::Lambda::Permission",
+        "Properties": {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": {"Fn::GetAtt": [fn.logical_id, "Arn"]},
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": {
+                "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                f"${{{API_ID}}}/{source_arn}"
+            },
+        },
+    }
 
 
 def resource_path(path: str) -> str:
@@ -82,8 +100,7 @@ def _caches(app: App) -> bool:
 
 def _method_settings(app: App) -> list[dict[str, Any]]:
     """Stage-wide metrics and throttle, then one setting per route that caches or throttles on its own."""
-    base: dict[str, Any] = {"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
-                            "DataTraceEnabled": False}
+    base: dict[str, Any] = {"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True, "DataTraceEnabled": False}
     if app.service.throttle:
         base["ThrottlingRateLimit"], base["ThrottlingBurstLimit"] = app.service.throttle
     if _caches(app):
@@ -94,8 +111,12 @@ def _method_settings(app: App) -> list[dict[str, Any]]:
         if route is None or not (route.cache or route.throttle):
             continue
         # A method setting replaces the stage-wide one for that method: restate what it keeps.
-        setting: dict[str, Any] = {"ResourcePath": resource_path(route.path), "HttpMethod": route.method,
-                                   "MetricsEnabled": True, "DataTraceEnabled": False}
+        setting: dict[str, Any] = {
+            "ResourcePath": resource_path(route.path),
+            "HttpMethod": route.method,
+            "MetricsEnabled": True,
+            "DataTraceEnabled": False,
+        }
         if route.cache:
             setting.update(CachingEnabled=True, CacheTtlInSeconds=route.cache, CacheDataEncrypted=True)
         elif _caches(app):
@@ -131,11 +152,18 @@ def usage_plans(app: App) -> dict[str, Any]:
         out[plan_id] = {"Type": "AWS::ApiGateway::UsagePlan", "Properties": props}
         for key in plan.keys:
             key_id = camel(plan.name) + camel(key) + "ApiKey"
-            out[key_id] = {"Type": "AWS::ApiGateway::ApiKey", "Properties": {
-                "Name": {"Fn::Sub": f"${{AWS::StackName}}-{plan.name}-{key}"},
-                "Description": f"API key {key!r} of usage plan {plan.name!r}", "Enabled": True}}
-            out[key_id + "InPlan"] = {"Type": "AWS::ApiGateway::UsagePlanKey", "Properties": {
-                "KeyId": {"Ref": key_id}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": plan_id}}}
+            out[key_id] = {
+                "Type": "AWS::ApiGateway::ApiKey",
+                "Properties": {
+                    "Name": {"Fn::Sub": f"${{AWS::StackName}}-{plan.name}-{key}"},
+                    "Description": f"API key {key!r} of usage plan {plan.name!r}",
+                    "Enabled": True,
+                },
+            }
+            out[key_id + "InPlan"] = {
+                "Type": "AWS::ApiGateway::UsagePlanKey",
+                "Properties": {"KeyId": {"Ref": key_id}, "KeyType": "API_KEY", "UsagePlanId": {"Ref": plan_id}},
+            }
     return out
 
 
@@ -183,7 +211,8 @@ def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
         resources[fn.logical_id] = _function(app, fn, code_uri)
         if fn.permission_id is not None and spec.route is not None:
             resources[fn.permission_id] = _invoke_permission(
-                fn, f"*/{spec.route.method}{execute_api_glob(spec.route.path)}")
+                fn, f"*/{spec.route.method}{execute_api_glob(spec.route.path)}"
+            )
         if spec.kind == "authorizer" and spec in authorizers_in_use:
             resources[authorizer_id(spec) + "Permission"] = _invoke_permission(fn, "authorizers/*")
         if fn.ingest_role_id is not None:
@@ -195,14 +224,18 @@ def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
     if any(fn.spec.kind == "http" for fn in plan.functions):
         resources[API_ID] = _api(app, plan)
         resources.update(usage_plans(app))
-        outputs["ApiUrl"] = {"Description": "Base URL of the REST API",
-                             "Value": {"Fn::Sub": f"https://${{{API_ID}}}.execute-api.${{AWS::Region}}."
-                                                  f"${{AWS::URLSuffix}}/{app.service.stage}/"}}
+        outputs["ApiUrl"] = {
+            "Description": "Base URL of the REST API",
+            "Value": {
+                "Fn::Sub": f"https://${{{API_ID}}}.execute-api.${{AWS::Region}}."
+                f"${{AWS::URLSuffix}}/{app.service.stage}/"
+            },
+        }
         outputs["ApiId"] = {"Value": {"Ref": API_ID}}
     for pool in plan.pools:
         outputs.update(pool_outputs(pool, scopes_used(app, pool)))
-    for named in [*plan.tables, *plan.streams]:
-        outputs[named.logical_id + "Name"] = {"Value": {"Ref": named.logical_id}}
+    for logical_id in [t.logical_id for t in plan.tables] + [s.logical_id for s in plan.streams]:
+        outputs[logical_id + "Name"] = {"Value": {"Ref": logical_id}}
     for queue in plan.queues:  # a queue's Ref is its URL
         outputs[queue.logical_id + "Url"] = {"Value": {"Ref": queue.logical_id}}
     return {

@@ -42,6 +42,7 @@ class Refusal(Exception):
 
 # -- Cognito -----------------------------------------------------------------
 
+
 def _moto_jwks() -> dict[str, Any]:
     import moto.cognitoidp
 
@@ -56,8 +57,15 @@ def _stringified(claims: Mapping[str, Any]) -> dict[str, str]:
     """API Gateway hands a Cognito authorizer's claims to the integration as strings."""
     out = {}
     for key, value in claims.items():
-        out[key] = value if isinstance(value, str) else json.dumps(value) if isinstance(value, (list, dict)) \
-            else str(value).lower() if isinstance(value, bool) else str(value)
+        out[key] = (
+            value
+            if isinstance(value, str)
+            else json.dumps(value)
+            if isinstance(value, (list, dict))
+            else str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+        )
     return out
 
 
@@ -93,8 +101,11 @@ class CognitoVerifier:
             raise Refusal(401, "UNAUTHORIZED", "The incoming token has expired")
         if pool.required_scopes:  # an access token holding one of the route's scopes
             granted = set(str(claims.get("scope", "")).split())
-            if claims.get("token_use") != "access" or claims.get("client_id") != local.client_id \
-                    or not granted & set(pool.required_scopes):
+            if (
+                claims.get("token_use") != "access"
+                or claims.get("client_id") != local.client_id
+                or not granted & set(pool.required_scopes)
+            ):
                 raise Refusal(401, "UNAUTHORIZED", UNAUTHORIZED)
         elif claims.get("token_use") != "id" or claims.get("aud") != local.client_id:
             raise Refusal(401, "UNAUTHORIZED", UNAUTHORIZED)
@@ -103,13 +114,22 @@ class CognitoVerifier:
 
 # -- IAM (SigV4) ---------------------------------------------------------------
 
-SIGNATURE_MISMATCH = ("The request signature we calculated does not match the signature you provided. Check your "
-                      "AWS Secret Access Key and signing method. Consult the service documentation for details.")
+SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your "
+    "AWS Secret Access Key and signing method. Consult the service documentation for details."
+)
 
 
-def verify_sigv4(method: str, raw_path: str, raw_query: str, header: Callable[[str], str | None], body: bytes,
-                 credentials: Mapping[str, str], account: str, clock: Callable[[], float] = time.time,
-                 ) -> dict[str, Any]:
+def verify_sigv4(
+    method: str,
+    raw_path: str,
+    raw_query: str,
+    header: Callable[[str], str | None],
+    body: bytes,
+    credentials: Mapping[str, str],
+    account: str,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
     """`requestContext.identity` for a request signed with known credentials; raises `Refusal` (403) otherwise.
 
     `header(name)` looks a request header up, ignoring case.
@@ -123,46 +143,71 @@ def verify_sigv4(method: str, raw_path: str, raw_query: str, header: Callable[[s
         raise Refusal(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
     scheme, _, rest = authorization.partition(" ")
     fields = dict(part.strip().partition("=")[::2] for part in rest.split(","))
-    credential, signed, signature = fields.get("Credential", ""), fields.get("SignedHeaders", ""), \
-        fields.get("Signature", "")
+    credential, signed, signature = (
+        fields.get("Credential", ""),
+        fields.get("SignedHeaders", ""),
+        fields.get("Signature", ""),
+    )
     parts = credential.split("/")
     if scheme != "AWS4-HMAC-SHA256" or len(parts) != 5 or not signed or not signature:
-        raise Refusal(403, "INCOMPLETE_SIGNATURE",
-                      "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' "
-                      f"(AWS4-HMAC-SHA256); got {scheme or 'nothing'}")
+        raise Refusal(
+            403,
+            "INCOMPLETE_SIGNATURE",
+            "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' "
+            f"(AWS4-HMAC-SHA256); got {scheme or 'nothing'}",
+        )
     access_key, day, region, service, _ = parts
     secret = credentials.get(access_key)
     if secret is None:
         known = ", ".join(sorted(credentials))
-        raise Refusal(403, "UNRECOGNIZED_CLIENT",
-                      f"The security token included in the request is invalid. (lambdakit local accepts signatures "
-                      f"made with AWS_ACCESS_KEY_ID={known} and its secret)")
+        raise Refusal(
+            403,
+            "UNRECOGNIZED_CLIENT",
+            f"The security token included in the request is invalid. (lambdakit local accepts signatures "
+            f"made with AWS_ACCESS_KEY_ID={known} and its secret)",
+        )
     stamp = header("X-Amz-Date") or ""
     try:
         when = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     except ValueError:
         raise Refusal(403, "INVALID_SIGNATURE", "the request has no valid X-Amz-Date header") from None
     if not stamp.startswith(day):
-        raise Refusal(403, "INVALID_SIGNATURE", f"Date in Credential scope does not match YYYYMMDD from ISO-8601 "
-                                                f"version of date from HTTP: '{day}' != '{stamp[:8]}'")
+        raise Refusal(
+            403,
+            "INVALID_SIGNATURE",
+            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 "
+            f"version of date from HTTP: '{day}' != '{stamp[:8]}'",
+        )
     if abs(clock() - when) > 300:
         raise Refusal(403, "INVALID_SIGNATURE", f"Signature expired: {stamp} is not within 5 minutes of now")
     names = signed.split(";")
-    request = AWSRequest(method=method, url=f"http://{header('Host') or 'localhost'}{raw_path}"
-                         + (f"?{raw_query}" if raw_query else ""),
-                         headers={name: header(name) or "" for name in names}, data=body)
+    request = AWSRequest(
+        method=method,
+        url=f"http://{header('Host') or 'localhost'}{raw_path}" + (f"?{raw_query}" if raw_query else ""),
+        headers={name: header(name) or "" for name in names},
+        data=body,
+    )
     request.context["timestamp"] = stamp
     signer = SigV4Auth(Credentials(access_key, secret), service, region)
     expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
     if service != "execute-api" or not hmac.compare_digest(expected, signature):
         raise Refusal(403, "INVALID_SIGNATURE", SIGNATURE_MISMATCH)
-    return {"accessKey": access_key, "accountId": account, "caller": access_key, "user": "local",
-            "userArn": f"arn:aws:iam::{account}:user/local", "cognitoIdentityId": None,
-            "cognitoIdentityPoolId": None, "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None,
-            "principalOrgId": None}
+    return {
+        "accessKey": access_key,
+        "accountId": account,
+        "caller": access_key,
+        "user": "local",
+        "userArn": f"arn:aws:iam::{account}:user/local",
+        "cognitoIdentityId": None,
+        "cognitoIdentityPoolId": None,
+        "cognitoAuthenticationType": None,
+        "cognitoAuthenticationProvider": None,
+        "principalOrgId": None,
+    }
 
 
 # -- Lambda authorizers: API Gateway's result cache -------------------------------
+
 
 class AuthorizerCache:
     """Policies an authorizer returned, by authorizer and identity-source values, for its `ttl`."""

@@ -13,22 +13,15 @@ import contextlib
 import json
 import os
 import re
-import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-from lambdakit.declare.app import App
+from lambdakit.core.names import dead_letter_queue_name
 from lambdakit.declare.auth import Cognito
-from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
-from lambdakit.declare.triggers import KinesisOptions
-from lambdakit.derive import iam
-from lambdakit.derive.storage import local_dlq_name, local_failure_queue_name, local_queue_name, visibility_timeout
-from lambdakit.runtime.idempotency import local_table_name
+from lambdakit.derive.plan import KEEP_FAILED_SECONDS, Plan, QueuePlan, StreamPlan, TablePlan
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -38,64 +31,26 @@ SECRET_KEY = "testing"
 DEMO_USER = "demo@example.com"
 DEMO_PASSWORD = "Demo-Passw0rd!"
 
-_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
-            "AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
-_ENV = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION}
+_CLEARED = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_KINESIS",
+    "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+)
+_ENV = {
+    "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+    "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
 
 
 class SeedError(ValueError):
     """The seed file names something the app does not declare, or holds the wrong shape."""
-
-
-@dataclass
-class Declared:
-    """What a set of functions and modules declares: the resources to create, and their variable names."""
-
-    specs: list[FunctionSpec] = field(default_factory=list)
-    resources: list[Resource] = field(default_factory=list)
-    pools: list[Cognito] = field(default_factory=list)
-    labels: dict[int, str] = field(default_factory=dict)
-
-    def add(self, value: Any, label: str | None = None) -> None:
-        if isinstance(value, Resource):
-            if all(value is not r for r in self.resources):
-                self.resources.append(value)
-        elif isinstance(value, Cognito):
-            if not any(value.same_pool(p) for p in self.pools):
-                self.pools.append(value)
-        else:
-            return
-        if label is not None:
-            self.labels.setdefault(id(value), label)
-
-
-def declared(specs: Iterable[FunctionSpec], modules: Iterable[ModuleType] = ()) -> Declared:
-    """Everything the specs touch (reads, writes, sources, auth) and every resource the modules hold."""
-    out = Declared()
-    for module in modules:
-        for var, value in sorted(vars(module).items()):
-            out.add(value, var)
-    for spec in specs:
-        out.specs.append(spec)
-        for res in (*spec.resources, *((spec.source,) if spec.source is not None else ())):
-            out.add(res)
-        if isinstance(spec.auth, Cognito):
-            out.add(spec.auth)
-    return out
-
-
-def declared_by(app: App) -> Declared:
-    """What a discovered app declares, labelled with the variable names its modules use."""
-    modules = [m for name, m in sorted(sys.modules.items())
-               if isinstance(m, ModuleType) and (name == app.package or name.startswith(app.package + "."))]
-    found = declared(app.functions, modules)
-    for value in [*app.tables, *app.queues, *app.streams, *app.pools]:
-        found.add(value)
-    auth = app.service.auth
-    if isinstance(auth, Cognito):
-        found.add(auth)
-    return found
 
 
 @dataclass(frozen=True)
@@ -115,15 +70,23 @@ class Backend:
         self.region = region
         self.account = account
         self.credentials = {ACCESS_KEY: SECRET_KEY}
-        self.refs: dict[str, str] = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account,
-                                     "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": "local"}
+        self.refs: dict[str, str] = {
+            "AWS::Partition": "aws",
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "local",
+        }
         self.owners: dict[str, Resource] = {}  # ARN -> the declared resource
         self.labels: dict[int, str] = {}
         self.queue_urls: dict[int, str] = {}
         self.user_pools: dict[str, Cognito] = {}  # declared; created in moto on first use (moto's are slow to make)
         self._pools: dict[str, LocalPool] = {}
-        self._created: set[str] = set()
-        self._urls: dict[str, str] = {}
+        self._tables: dict[str, tuple[Any, ...]] = {}  # created here, by name: their key shape
+        self._streams: set[str] = set()
+        self._urls: dict[str, str] = {}  # queues created here, by name
+        self._pointed: dict[str, Resource] = {}  # LK_<NAME> variable -> the resource it points at
+        self._prefer = False
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
 
@@ -146,11 +109,13 @@ class Backend:
         return self
 
     def stop(self) -> None:
+        from lambdakit.local import iam_guard
         from lambdakit.runtime import aws
 
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+            iam_guard.uninstall()
         for name, value in reversed(list(self._saved_env.items())):
             if value is None:
                 os.environ.pop(name, None)
@@ -179,35 +144,23 @@ class Backend:
         return aws.client(service)
 
     # -- resources ------------------------------------------------------------
-    def provision(self, found: Declared, prefer: bool = False) -> None:
-        """Create what `found` declares and is not there yet; set the `LK_<NAME>` variables.
+    def provision(self, plan: Plan, prefer: bool = False) -> None:
+        """Create what the plan holds and is not there yet; set the `LK_<NAME>` variables.
 
         Two apps imported in one test session may declare a table of the same name with other keys: the first
         one created stays, unless `prefer` (a test client's own app), which recreates it with its own keys."""
-        consumers = {id(s.source): s for s in found.specs if s.source is not None}
-        for label_id, label in found.labels.items():
-            self.labels.setdefault(label_id, label)
-        for res in found.resources:
-            if isinstance(res, Table):
-                self._table(res, prefer)
-            elif isinstance(res, Queue):
-                consumer = consumers.get(id(res))
-                window = consumer.options.window if consumer is not None and consumer.options is not None else 0
-                self._queue(res, visibility_timeout(consumer.timeout if consumer else None, window))
-            elif isinstance(res, Stream):
-                self._stream(res)
-        for spec in found.specs:
-            if isinstance(spec.options, KinesisOptions):
-                name = local_failure_queue_name(spec)
-                url = self.refs.get(iam.failure_queue_id(spec)) or self._create_queue(name, {})
-                self.refs[f"{iam.failure_queue_id(spec)}.Arn"] = self.arn("sqs", name)
-                self.refs[iam.failure_queue_id(spec)] = url
-            if spec.idempotent:
-                name = local_table_name(spec.name)
-                self._create_table(name, ("id", "S"), None, {})
-                self.refs[iam.idempotency_table_id(spec)] = name
-            self.refs[f"{iam.log_group_id(spec)}.Arn"] = self.arn("logs", f"/aws/lambda/{spec.name}") + ":*"
-        for pool in found.pools:
+        for value_id, variable in plan.app.variables.items():
+            self.labels.setdefault(value_id, variable)
+        self._prefer = prefer
+        for table in plan.all_tables():
+            self._table(table, prefer)
+        for queue in plan.all_queues():
+            self._queue(queue)
+        for stream in plan.streams:
+            self._stream(stream)
+        for fn in plan.functions:
+            self.refs[f"{fn.log_group_id}.Arn"] = self.arn("logs", fn.log_group_name) + ":*"
+        for pool in plan.app.pools:
             self.user_pools.setdefault(pool.name, pool)
 
     def arn(self, service: str, name: str) -> str:
@@ -219,50 +172,39 @@ class Backend:
             return f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}"
         return f"arn:aws:{service}:{self.region}:{self.account}:{name}"
 
-    def _table(self, table: Table, prefer: bool = False) -> None:
-        arn = self.arn("dynamodb", table.name)
-        current = self.owners.get(arn)
-        if isinstance(current, Table) and current is not table and _shape(current) != _shape(table):
+    def _table(self, table: TablePlan, prefer: bool = False) -> None:
+        name = table.local_name
+        arn = self.arn("dynamodb", name)
+        current = self._tables.get(name)
+        if current is not None and current != _shape(table):
             if not prefer:
                 return
-            self.client("dynamodb").delete_table(TableName=table.name)
-            self._created.discard("table:" + table.name)
-        self._create_table(table.name, table.key, table.sort_key, table.indexes, table.ttl)
-        self.refs[table.logical_id] = table.name
+            self.client("dynamodb").delete_table(TableName=name)
+            del self._tables[name]
+        if name not in self._tables:
+            kwargs: dict[str, Any] = {
+                "TableName": name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": table.key_schema(),
+            }
+            if table.indexes:
+                kwargs["GlobalSecondaryIndexes"] = table.global_secondary_indexes()
+            kwargs["AttributeDefinitions"] = table.attribute_definitions()
+            ddb = self.client("dynamodb")
+            ddb.create_table(**kwargs)
+            if table.ttl:
+                ddb.update_time_to_live(
+                    TableName=name, TimeToLiveSpecification={"AttributeName": table.ttl, "Enabled": True}
+                )
+            self._tables[name] = _shape(table)
+        self.refs[table.logical_id] = name
         self.refs[f"{table.logical_id}.Arn"] = arn
-        self.owners[arn] = table
-        self._set_env(table.env, table.name)
-
-    def _create_table(self, name: str, key: tuple[str, str], sort: tuple[str, str] | None,
-                      indexes: dict[str, tuple[tuple[str, str], tuple[str, str] | None]],
-                      ttl: str | None = "expiration") -> None:
-        if "table:" + name in self._created:
-            return
-        attrs: dict[str, str] = {}
-
-        def schema(partition: tuple[str, str], sort_key: tuple[str, str] | None) -> list[dict[str, str]]:
-            attrs[partition[0]] = partition[1]
-            out = [{"AttributeName": partition[0], "KeyType": "HASH"}]
-            if sort_key:
-                attrs[sort_key[0]] = sort_key[1]
-                out.append({"AttributeName": sort_key[0], "KeyType": "RANGE"})
-            return out
-
-        kwargs: dict[str, Any] = {"TableName": name, "BillingMode": "PAY_PER_REQUEST", "KeySchema": schema(key, sort)}
-        if indexes:
-            kwargs["GlobalSecondaryIndexes"] = [
-                {"IndexName": index, "KeySchema": schema(*keys), "Projection": {"ProjectionType": "ALL"}}
-                for index, keys in indexes.items()]
-        kwargs["AttributeDefinitions"] = [{"AttributeName": n, "AttributeType": t} for n, t in attrs.items()]
-        ddb = self.client("dynamodb")
-        ddb.create_table(**kwargs)
-        if ttl:
-            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"AttributeName": ttl, "Enabled": True})
-        self._created.add("table:" + name)
+        if table.declared is not None:
+            self.owners[arn] = table.declared
+            self._point(table.declared, name)
 
     def _create_queue(self, name: str, attributes: dict[str, str]) -> str:
         url: str = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        self._created.add("queue:" + name)
         self._urls[name] = url
         return url
 
@@ -271,36 +213,52 @@ class Backend:
         found = self._urls.get(name)
         return found if found is not None else str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
-    def _queue(self, queue: Queue, visibility: int) -> None:
-        fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if queue.fifo else {}
-        name, dlq = local_queue_name(queue), local_dlq_name(queue)
-        if "queue:" + name not in self._created:
-            dlq_url = self._create_queue(dlq, {**fifo, "MessageRetentionPeriod": "1209600"})
-            dlq_arn = self.arn("sqs", dlq)
-            url = self._create_queue(name, {
-                **fifo, "VisibilityTimeout": str(visibility),
-                "MessageRetentionPeriod": str(queue.retention_days * 86400),
-                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": queue.max_receive}),
-            })
-            self.refs[queue.dlq_logical_id] = dlq_url
-            self.refs[f"{queue.dlq_logical_id}.Arn"] = dlq_arn
-            self.refs[queue.logical_id] = url
+    def _queue(self, queue: QueuePlan) -> None:
+        name = queue.local_name
+        if name not in self._urls:
+            fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if queue.fifo else {}
+            attributes = {
+                **fifo,
+                "VisibilityTimeout": str(queue.visibility_timeout),
+                "MessageRetentionPeriod": str(queue.retention_seconds),
+            }
+            if queue.dead_letter is not None:
+                dead = queue.dead_letter
+                self.refs[dead.logical_id] = self._create_queue(
+                    dead.local_name, {**fifo, "MessageRetentionPeriod": str(KEEP_FAILED_SECONDS)}
+                )
+                self.refs[f"{dead.logical_id}.Arn"] = self.arn("sqs", dead.local_name)
+                attributes["RedrivePolicy"] = json.dumps(
+                    {"deadLetterTargetArn": self.arn("sqs", dead.local_name), "maxReceiveCount": queue.max_receive}
+                )
+            self.refs[queue.logical_id] = self._create_queue(name, attributes)
             self.refs[f"{queue.logical_id}.Arn"] = self.arn("sqs", name)
             self.refs[f"{queue.logical_id}.QueueName"] = name
-            self.owners[self.arn("sqs", name)] = queue
-        self.queue_urls[id(queue)] = self.refs[queue.logical_id]
-        self._set_env(queue.env, self.refs[queue.logical_id])
+            if queue.declared is not None:
+                self.owners[self.arn("sqs", name)] = queue.declared
+        if queue.declared is not None:
+            self.queue_urls[id(queue.declared)] = self._urls[name]
+            self._point(queue.declared, self._urls[name])
 
-    def _stream(self, stream: Stream) -> None:
-        if "stream:" + stream.name not in self._created:
-            kinesis = self.client("kinesis")
-            kinesis.create_stream(StreamName=stream.name, ShardCount=1)
-            self._created.add("stream:" + stream.name)
-            arn = self.arn("kinesis", stream.name)
-            self.refs[stream.logical_id] = stream.name
+    def _stream(self, stream: StreamPlan) -> None:
+        name = stream.local_name
+        if name not in self._streams:
+            self.client("kinesis").create_stream(StreamName=name, ShardCount=1)
+            self._streams.add(name)
+            arn = self.arn("kinesis", name)
+            self.refs[stream.logical_id] = name
             self.refs[f"{stream.logical_id}.Arn"] = arn
-            self.owners[arn] = stream
-        self._set_env(stream.env, stream.name)
+            self.owners[arn] = stream.declared
+        self._point(stream.declared, name)
+
+    def _point(self, resource: Resource, physical: str) -> None:
+        """Set the `LK_<NAME>` variable that points the handle at what was created. Names that differ only in
+        case or separators share a variable: across apps in one test session the first keeps it, unless
+        `prefer` (a test client's own app)."""
+        owner = self._pointed.get(resource.env)
+        if owner is None or owner is resource or self._prefer:
+            self._pointed[resource.env] = resource
+            self._set_env(resource.env, physical)
 
     def queue_url(self, queue: Queue) -> str:
         url = self.queue_urls.get(id(queue)) or self.refs.get(queue.logical_id)
@@ -309,7 +267,7 @@ class Backend:
         return url
 
     def dlq_url(self, queue: Queue) -> str:
-        return self.refs[queue.dlq_logical_id]
+        return self._urls[dead_letter_queue_name(queue.name, queue.fifo)]
 
     def resource_named(self, name: str) -> Resource:
         for res in self.owners.values():
@@ -337,15 +295,35 @@ class Backend:
             return found
         idp = self.client("cognito-idp")
         created = idp.create_user_pool(
-            PoolName=pool.name, UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
-            Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireLowercase": True, "RequireUppercase": True,
-                                         "RequireNumbers": True, "RequireSymbols": True}})["UserPool"]
+            PoolName=pool.name,
+            UsernameAttributes=["email"],
+            AutoVerifiedAttributes=["email"],
+            Policies={
+                "PasswordPolicy": {
+                    "MinimumLength": 12,
+                    "RequireLowercase": True,
+                    "RequireUppercase": True,
+                    "RequireNumbers": True,
+                    "RequireSymbols": True,
+                }
+            },
+        )["UserPool"]
         client = idp.create_user_pool_client(
-            UserPoolId=created["Id"], ClientName=f"{pool.name}-client", GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH",
-                               "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]
-        local = LocalPool(pool.name, created["Id"], client["ClientId"],
-                          f"https://cognito-idp.{self.region}.amazonaws.com/{created['Id']}")
+            UserPoolId=created["Id"],
+            ClientName=f"{pool.name}-client",
+            GenerateSecret=False,
+            ExplicitAuthFlows=[
+                "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+                "ALLOW_USER_PASSWORD_AUTH",
+                "ALLOW_REFRESH_TOKEN_AUTH",
+            ],
+        )["UserPoolClient"]
+        local = LocalPool(
+            pool.name,
+            created["Id"],
+            client["ClientId"],
+            f"https://cognito-idp.{self.region}.amazonaws.com/{created['Id']}",
+        )
         self._pools[pool.name] = local
         return local
 
@@ -360,26 +338,38 @@ class Backend:
             raise KeyError(f"no user pool {name!r}; the declared ones are: {names}")
         return self._pool(self.user_pools[name])
 
-    def add_user(self, username: str, password: str = DEMO_PASSWORD, pool: str | None = None,
-                 attributes: dict[str, str] | None = None) -> None:
+    def add_user(
+        self,
+        username: str,
+        password: str = DEMO_PASSWORD,
+        pool: str | None = None,
+        attributes: dict[str, str] | None = None,
+    ) -> None:
         """Create a confirmed user with a permanent password (idempotent)."""
         local = self.pool(pool)
         idp = self.client("cognito-idp")
-        attrs = [{"Name": k, "Value": v} for k, v in {"email": username, "email_verified": "true",
-                                                       **(attributes or {})}.items()]
+        attrs = [
+            {"Name": k, "Value": v}
+            for k, v in {"email": username, "email_verified": "true", **(attributes or {})}.items()
+        ]
         with contextlib.suppress(idp.exceptions.UsernameExistsException):
-            idp.admin_create_user(UserPoolId=local.pool_id, Username=username, MessageAction="SUPPRESS",
-                                  UserAttributes=attrs)
+            idp.admin_create_user(
+                UserPoolId=local.pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=attrs
+            )
         idp.admin_set_user_password(UserPoolId=local.pool_id, Username=username, Password=password, Permanent=True)
 
-    def sign_in(self, username: str, password: str, pool: str | None = None,
-                scopes: tuple[str, ...] = ()) -> dict[str, Any]:
+    def sign_in(
+        self, username: str, password: str, pool: str | None = None, scopes: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """Cognito's tokens for a user: `IdToken`, `AccessToken` (with `scopes` when asked), `ExpiresIn`."""
         local = self.pool(pool)
         idp = self.client("cognito-idp")
         result: dict[str, Any] = idp.admin_initiate_auth(
-            UserPoolId=local.pool_id, ClientId=local.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password})["AuthenticationResult"]
+            UserPoolId=local.pool_id,
+            ClientId=local.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": username, "PASSWORD": password},
+        )["AuthenticationResult"]
         if scopes:
             result["AccessToken"] = self._scoped_access_token(local, username, scopes)
         return result
@@ -391,8 +381,9 @@ class Backend:
         from moto.cognitoidp.models import cognitoidp_backends
 
         user_pool = cognitoidp_backends[self.account][self.region].user_pools[local.pool_id]
-        token, _ = user_pool.create_jwt(local.client_id, username, "access",
-                                        extra_data={"scope": " ".join(scopes), "origin_jti": str(uuid.uuid4())})
+        token, _ = user_pool.create_jwt(
+            local.client_id, username, "access", extra_data={"scope": " ".join(scopes), "origin_jti": str(uuid.uuid4())}
+        )
         return str(token)
 
     # -- seed data --------------------------------------------------------------
@@ -433,8 +424,9 @@ class Backend:
         for user in data.get("users") or []:
             if not isinstance(user, dict) or "username" not in user:
                 raise SeedError(f'a seed user is {{"username": ..., "password": ..., "pool": ...}}, not {user!r}')
-            self.add_user(user["username"], user.get("password", DEMO_PASSWORD), user.get("pool"),
-                          user.get("attributes"))
+            self.add_user(
+                user["username"], user.get("password", DEMO_PASSWORD), user.get("pool"), user.get("attributes")
+            )
             counts["users"] += 1
         return counts
 
@@ -456,8 +448,8 @@ class Backend:
         raise SeedError(f"no {kind.kind} named {name!r}; the app declares: {', '.join(known) or 'none'}")
 
 
-def _shape(table: Table) -> tuple[Any, ...]:
-    return table.key, table.sort_key, sorted(table.indexes.items()), table.ttl
+def _shape(table: TablePlan) -> tuple[Any, ...]:
+    return table.key, table.sort_key, table.indexes, table.ttl
 
 
 _LOADER: list[Any] = []
@@ -484,10 +476,3 @@ def _as_list(name: str, value: Any) -> list[Any]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
-
-
-def modules_near(specs: Iterable[FunctionSpec]) -> list[ModuleType]:
-    """The loaded modules that share a top-level package with the specs: where their resources are declared."""
-    roots = {s.module.split(".", 1)[0] for s in specs}
-    return [m for name, m in sorted(sys.modules.items())
-            if m is not None and name.split(".", 1)[0] in roots and isinstance(m, ModuleType)]

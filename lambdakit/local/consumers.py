@@ -1,4 +1,5 @@
-"""The app's event source mappings: one poller (`lambdakit.local.poller`) per consumer, fed through the invoker.
+"""The app's event source mappings: one poller per consumer (`local.sqs_poller`, `local.kinesis_poller`), fed
+through the invoker.
 
 The pollers do what Lambda does between a queue or stream and a function
 (event shapes, partial batch responses, visibility, retries, the DLQ); this
@@ -12,14 +13,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from lambdakit.declare.app import App
 from lambdakit.declare.functions import FunctionSpec
-from lambdakit.declare.resources import Queue, Stream
-from lambdakit.declare.triggers import KinesisOptions, SqsOptions
-from lambdakit.derive import iam
+from lambdakit.declare.triggers import SqsOptions
+from lambdakit.derive.plan import FunctionPlan, Plan
 from lambdakit.local.backend import Backend
 from lambdakit.local.invoker import Invoker
-from lambdakit.local.poller import KinesisPoller, SqsPoller, Stats
+from lambdakit.local.kinesis_poller import KinesisPoller
+from lambdakit.local.polling import Handler, Stats
+from lambdakit.local.sqs_poller import SqsPoller
 
 
 @dataclass
@@ -35,27 +36,13 @@ class Drained:
 
 
 class Consumers:
-    def __init__(self, app: App, backend: Backend, invoker: Invoker, retry_after: int | None = None) -> None:
+    def __init__(self, plan: Plan, backend: Backend, invoker: Invoker, retry_after: int | None = None) -> None:
         """`retry_after`: seconds before a failed SQS message is visible again (None: the queue's own timeout)."""
-        self.pollers: list[tuple[FunctionSpec, SqsPoller | KinesisPoller]] = []
-        sqs, kinesis = backend.client("sqs"), backend.client("kinesis")
-        for spec in app.functions:
-            source, options = spec.source, spec.options
-            if spec.kind == "consumer" or spec.storage_first:
-                poller: SqsPoller | KinesisPoller
-                if isinstance(source, Queue) and isinstance(options, SqsOptions):
-                    poller = SqsPoller(invoker.as_handler(spec, "sqs"), sqs, backend.queue_url(source),
-                                       batch_size=options.batch_size, function_name=spec.name, timeout=spec.timeout,
-                                       retry_after=retry_after, account=backend.account)
-                elif isinstance(source, Stream) and isinstance(options, KinesisOptions):
-                    poller = KinesisPoller(invoker.as_handler(spec, "kinesis"), kinesis, source.name, sqs=sqs,
-                                           on_failure_url=backend.refs.get(iam.failure_queue_id(spec)),
-                                           batch_size=options.batch_size, retries=options.retries,
-                                           max_age=options.max_age, starting_position="TRIM_HORIZON",
-                                           function_name=spec.name, timeout=spec.timeout, account=backend.account)
-                else:
-                    continue
-                self.pollers.append((spec, poller))
+        self.pollers: list[tuple[FunctionSpec, SqsPoller | KinesisPoller]] = [
+            (fn.spec, poller_for(fn, invoker.as_handler(fn.spec, fn.trigger.kind), backend, retry_after))
+            for fn in plan.functions
+            if fn.trigger is not None
+        ]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -74,8 +61,9 @@ class Consumers:
     def start(self, idle: float = 0.2) -> None:
         """Poll in the background, one thread per consumer, as Lambda's pollers do."""
         for spec, poller in self.pollers:
-            thread = threading.Thread(target=poller.run, args=(self._stop, idle), name=f"poller-{spec.name}",
-                                      daemon=True)
+            thread = threading.Thread(
+                target=poller.run, args=(self._stop, idle), name=f"poller-{spec.name}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -84,6 +72,45 @@ class Consumers:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+
+
+def poller_for(
+    fn: FunctionPlan, handler: Handler, backend: Backend, retry_after: int | None = None
+) -> SqsPoller | KinesisPoller:
+    """The poller that feeds one consumer (or storage-first route) from its queue or stream, as Lambda's event
+    source mapping does; `handler` is what it invokes (the invoker's, or a test's stand-in for Lambda)."""
+    trigger = fn.trigger
+    if trigger is None:
+        raise ValueError(f"{fn.name} consumes no queue or stream")
+    sqs, kinesis = backend.client("sqs"), backend.client("kinesis")
+    options = trigger.options
+    if isinstance(options, SqsOptions):
+        return SqsPoller(
+            handler,
+            sqs,
+            backend.queue_url_named(trigger.source.local_name),
+            batch_size=options.batch_size,
+            function_name=fn.name,
+            timeout=fn.timeout,
+            retry_after=retry_after,
+            account=backend.account,
+        )
+    failures = backend.queue_url_named(fn.failure_queue.local_name) if fn.failure_queue else None
+    # TRIM_HORIZON whatever the option: the local mapping exists from the start, so it skips nothing
+    return KinesisPoller(
+        handler,
+        kinesis,
+        trigger.source.local_name,
+        sqs=sqs,
+        on_failure_url=failures,
+        batch_size=options.batch_size,
+        retries=options.retries,
+        max_age=options.max_age,
+        starting_position="TRIM_HORIZON",
+        function_name=fn.name,
+        timeout=fn.timeout,
+        account=backend.account,
+    )
 
 
 def _copy(stats: Stats) -> Stats:

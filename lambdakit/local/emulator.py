@@ -10,7 +10,8 @@ from typing import Any
 
 from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
-from lambdakit.local.backend import DEMO_PASSWORD, Backend, declared_by
+from lambdakit.derive.plan import plan_of
+from lambdakit.local.backend import DEMO_PASSWORD, Backend
 from lambdakit.local.consumers import Consumers
 from lambdakit.local.gateway import Gateway
 from lambdakit.local.invoker import Invoker
@@ -19,28 +20,40 @@ from lambdakit.local.invoker import Invoker
 class Emulator:
     def __init__(self, app: App, backend: Backend, retry_after: int | None = None) -> None:
         self.app = app
+        self.plan = plan_of(app)
         self.backend = backend
-        backend.provision(declared_by(app), prefer=True)
-        self.invoker = Invoker(app, backend)
-        self.gateway = Gateway(app, backend, self.invoker)
-        self.consumers = Consumers(app, backend, self.invoker, retry_after)
+        backend.provision(self.plan, prefer=True)
+        self.invoker = Invoker(self.plan, backend)
+        self.gateway = Gateway(self.plan, backend, self.invoker)
+        self.consumers = Consumers(self.plan, backend, self.invoker, retry_after)
 
     def warm(self) -> None:
         """Build every handler now (each function's cold start), so the first request is not the slow one."""
         for spec in self.app.functions:
             self.invoker.handler(spec)
 
-    def token(self, username: str, password: str | None = None, pool: str | None = None,
-              scopes: tuple[str, ...] = (), create: bool = False) -> dict[str, Any]:
+    def token(
+        self,
+        username: str,
+        password: str | None = None,
+        pool: str | None = None,
+        scopes: tuple[str, ...] = (),
+        create: bool = False,
+    ) -> dict[str, Any]:
         """Sign a user in; `authorization` is the header value the route's Cognito authorizer accepts
         (the ID token, or the access token when scopes are asked for)."""
         if pool is None:  # the app's own pool, when it has one (the backend may hold other apps' pools)
             names = {p.name for p in self.app.pools} | {
-                a.name for s in self.app.functions if isinstance(a := self.app.effective_auth(s), Cognito)}
+                a.name for s in self.app.functions if isinstance(a := self.app.effective_auth(s), Cognito)
+            }
             pool = next(iter(names)) if len(names) == 1 else None
         if create:
             self.backend.add_user(username, password or DEMO_PASSWORD, pool)
         tokens = self.backend.sign_in(username, password or DEMO_PASSWORD, pool, tuple(scopes))
-        return {"id_token": tokens["IdToken"], "access_token": tokens["AccessToken"],
-                "expires_in": tokens.get("ExpiresIn", 3600), "token_type": "Bearer",
-                "authorization": tokens["AccessToken"] if scopes else tokens["IdToken"]}
+        return {
+            "id_token": tokens["IdToken"],
+            "access_token": tokens["AccessToken"],
+            "expires_in": tokens.get("ExpiresIn", 3600),
+            "token_type": "Bearer",
+            "authorization": tokens["AccessToken"] if scopes else tokens["IdToken"],
+        }

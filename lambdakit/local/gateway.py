@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdakit.declare.app import App
 from lambdakit.declare.auth import IAM, Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
+from lambdakit.derive.plan import Plan
 from lambdakit.errors import error_body
 from lambdakit.local.auth import AuthorizerCache, CognitoVerifier, Refusal, verify_sigv4
 from lambdakit.local.backend import Backend
@@ -99,7 +99,9 @@ def _compile(spec: FunctionSpec) -> Route:
 class Gateway:
     """One app's REST API, emulated: routes, auth, validation, storage-first integrations, proxy events."""
 
-    def __init__(self, app: App, backend: Backend, invoker: Invoker) -> None:
+    def __init__(self, plan: Plan, backend: Backend, invoker: Invoker) -> None:
+        app = plan.app
+        self.plan = plan
         self.app = app
         self.backend = backend
         self.invoker = invoker
@@ -108,8 +110,9 @@ class Gateway:
         self.routes = sorted(routes, key=lambda r: r.rank)
         self.cognito = CognitoVerifier(backend)
         self.authorizer_cache = AuthorizerCache()
-        self.api_keys = {f"{key}-local-key": key for plan in app.service.usage_plans for key in plan.keys} or \
-            {LOCAL_API_KEY: "local"}
+        self.api_keys = {f"{key}-local-key": key for plan in app.service.usage_plans for key in plan.keys} or {
+            LOCAL_API_KEY: "local"
+        }
         self._validators: dict[int, Any] = {}
         self._media: dict[int, set[str]] = {}
 
@@ -119,8 +122,9 @@ class Gateway:
         path = request.path.rstrip("/") or "/"
         route, params = self.match(request.method, path)
         if route is None:
-            return self.refuse(Refusal(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"),
-                               request, request_id)
+            return self.refuse(
+                Refusal(403, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token"), request, request_id
+            )
         event = self.event(route, request, path, params, request_id)
         try:
             self._authorize(route, request, event)
@@ -139,11 +143,14 @@ class Gateway:
         return None, {}
 
     def method_arn(self, method: str, path: str) -> str:
-        return (f"arn:aws:execute-api:{self.backend.region}:{self.backend.account}:{API_ID}/{self.stage}/"
-                f"{method.upper()}/{path.lstrip('/')}")
+        return (
+            f"arn:aws:execute-api:{self.backend.region}:{self.backend.account}:{API_ID}/{self.stage}/"
+            f"{method.upper()}/{path.lstrip('/')}"
+        )
 
-    def event(self, route: Route, request: HttpRequest, path: str, params: dict[str, str],
-              request_id: str) -> dict[str, Any]:
+    def event(
+        self, route: Route, request: HttpRequest, path: str, params: dict[str, str], request_id: str
+    ) -> dict[str, Any]:
         """The REST API proxy event (payload version 1.0) the function receives."""
         headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
@@ -186,9 +193,18 @@ class Gateway:
                 "domainPrefix": "localhost",
                 "requestTimeEpoch": int(now.timestamp() * 1000),
                 "requestId": request_id,
-                "identity": {"sourceIp": request.source_ip, "userAgent": request.header("User-Agent"),
-                             "accessKey": None, "accountId": None, "caller": None, "user": None, "userArn": None,
-                             "apiKey": None, "apiKeyId": None, "cognitoIdentityId": None},
+                "identity": {
+                    "sourceIp": request.source_ip,
+                    "userAgent": request.header("User-Agent"),
+                    "accessKey": None,
+                    "accountId": None,
+                    "caller": None,
+                    "user": None,
+                    "userArn": None,
+                    "apiKey": None,
+                    "apiKeyId": None,
+                    "cognitoIdentityId": None,
+                },
                 "domainName": request.header("Host") or "localhost",
                 "apiId": API_ID,
             },
@@ -207,9 +223,15 @@ class Gateway:
         elif isinstance(auth, FunctionSpec):
             context["authorizer"] = self._lambda_authorizer(auth, event)
         elif auth == IAM:
-            identity = verify_sigv4(request.method.upper(), request.raw_path or _quoted(request.path),
-                                    request.raw_query, request.header, request.body,
-                                    self.backend.credentials, self.backend.account)
+            identity = verify_sigv4(
+                request.method.upper(),
+                request.raw_path or _quoted(request.path),
+                request.raw_query,
+                request.header,
+                request.body,
+                self.backend.credentials,
+                self.backend.account,
+            )
             context["identity"].update(identity)
 
     def _lambda_authorizer(self, spec: FunctionSpec, event: dict[str, Any]) -> dict[str, Any]:
@@ -260,8 +282,11 @@ class Gateway:
             log.exception("%s failed; API Gateway answers 502", spec.name)
             return self.refuse(Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id)
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-            log.error("%s returned %r, not a Lambda proxy response ({'statusCode': int, ...}); API Gateway answers "
-                      "502", spec.name, type(result).__name__)
+            log.error(
+                "%s returned %r, not a Lambda proxy response ({'statusCode': int, ...}); API Gateway answers 502",
+                spec.name,
+                type(result).__name__,
+            )
             return self.refuse(Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id)
         headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
         for key, values in (result.get("multiValueHeaders") or {}).items():
@@ -297,21 +322,24 @@ class Gateway:
         if problem is not None:
             # The deployed gateway answers only "Invalid request body" (see derive.openapi.GATEWAY_RESPONSES);
             # the local log line says which field, for the developer.
-            self.invoker.record(Invocation(spec.name, "store", f"400 {problem}", (time.perf_counter() - start) * 1000,
-                                           request_id))
+            self.invoker.record(
+                Invocation(spec.name, "store", f"400 {problem}", (time.perf_counter() - start) * 1000, request_id)
+            )
             return self.refuse(Refusal(400, "BAD_REQUEST_BODY", "Invalid request body"), request, request_id)
-        status, body = integration.store(spec, self.backend, request.body.decode("utf-8"), request_id)
-        self.invoker.record(Invocation(spec.name, "store", str(status), (time.perf_counter() - start) * 1000,
-                                       request_id))
-        return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
-                            body.encode())
+        status, body = integration.store(self.plan.of(spec), self.backend, request.body.decode("utf-8"), request_id)
+        self.invoker.record(
+            Invocation(spec.name, "store", str(status), (time.perf_counter() - start) * 1000, request_id)
+        )
+        return HttpResponse(
+            status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], body.encode()
+        )
 
     def _media_types(self, spec: FunctionSpec) -> set[str]:
         found = self._media.get(id(spec))
         if found is None:
             from lambdakit.local.integration import media_types
 
-            found = self._media[id(spec)] = media_types(spec)
+            found = self._media[id(spec)] = media_types(self.plan.of(spec))
         return found
 
     # -- API Gateway's own answers -------------------------------------------------------
@@ -319,8 +347,9 @@ class Gateway:
         """A gateway response, rendered as the template's `x-amazon-apigateway-gateway-responses` renders it."""
         from lambdakit.derive.openapi import GATEWAY_RESPONSES
 
-        entry = GATEWAY_RESPONSES.get(refusal.kind) or \
-            GATEWAY_RESPONSES.get("DEFAULT_5XX" if refusal.status >= 500 else "DEFAULT_4XX")
+        entry = GATEWAY_RESPONSES.get(refusal.kind) or GATEWAY_RESPONSES.get(
+            "DEFAULT_5XX" if refusal.status >= 500 else "DEFAULT_4XX"
+        )
         if entry is None:
             return _json_response(refusal.status, {"message": refusal.message}, request_id)
         code, template = entry
@@ -333,8 +362,9 @@ class Gateway:
 
 
 def _json_response(status: int, body: Any, request_id: str) -> HttpResponse:
-    return HttpResponse(status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)],
-                        json.dumps(body).encode())
+    return HttpResponse(
+        status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], json.dumps(body).encode()
+    )
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -346,4 +376,3 @@ def _quoted(path: str) -> str:
     from urllib.parse import quote
 
     return quote(path, safe="/~")
-

@@ -63,7 +63,7 @@ class Policy:
 
 _current: ContextVar[tuple[Policy, list[str]] | None] = ContextVar("lambdakit_policy", default=None)
 _DENIED = "lambdakit_denied"
-_installed = False
+_installed = 0  # how many backends use the hooks now; they leave botocore when the last one stops
 
 
 @contextmanager
@@ -77,22 +77,45 @@ def acting_as(policy: Policy, denials: list[str] | None = None) -> Iterator[None
         _current.reset(token)
 
 
+_HOOKS: tuple[tuple[str, Any], ...] = ()
+
+
 def install() -> None:
-    """Register the hooks for every botocore session created from now on (idempotent)."""
+    """Register the hooks for every botocore session created from now on; `uninstall()` once for each call."""
+    global _installed, _HOOKS
+    _installed += 1
+    if _installed > 1:
+        return
+    import boto3
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    _HOOKS = (("before-parameter-build", _check), ("before-call", _refuse))
+    BUILTIN_HANDLERS.extend(_HOOKS)
+    boto3.DEFAULT_SESSION = None  # the next default session is built with the hooks
+
+
+def uninstall() -> None:
+    """Take the hooks out of botocore again once no backend uses them (sessions made meanwhile keep them,
+    inert: they act only while a function runs under `acting_as`)."""
     global _installed
+    if _installed == 0:
+        return
+    _installed -= 1
     if _installed:
         return
     from botocore.handlers import BUILTIN_HANDLERS
 
-    BUILTIN_HANDLERS.append(("before-parameter-build", _check))
-    BUILTIN_HANDLERS.append(("before-call", _refuse))
-    import boto3
+    for hook in _HOOKS:
+        while hook in BUILTIN_HANDLERS:
+            BUILTIN_HANDLERS.remove(hook)
 
-    boto3.DEFAULT_SESSION = None  # the next default session is built with the hooks
-    _installed = True
+
+def installed() -> bool:
+    return _installed > 0
 
 
 # -- the hooks ---------------------------------------------------------------
+
 
 def _check(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
     acting = _current.get()
@@ -104,12 +127,18 @@ def _check(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
         if action is None or policy.allows(action, resource):
             continue
         service = model.service_model
-        code = "AccessDenied" if service.protocol in ("query", "rest-xml", "ec2") or \
-            service.endpoint_prefix in ("sqs", "s3", "sts", "iam") else "AccessDeniedException"
+        code = (
+            "AccessDenied"
+            if service.protocol in ("query", "rest-xml", "ec2")
+            or service.endpoint_prefix in ("sqs", "s3", "sts", "iam")
+            else "AccessDeniedException"
+        )
         shown = resource or "*"
-        message = (f"User: {policy.principal} is not authorized to perform: {action} on resource: {shown} "
-                   f"because no identity-based policy allows the {action} action. "
-                   f"lambdakit: {policy.function} {policy.explain(action, resource)}")
+        message = (
+            f"User: {policy.principal} is not authorized to perform: {action} on resource: {shown} "
+            f"because no identity-based policy allows the {action} action. "
+            f"lambdakit: {policy.function} {policy.explain(action, resource)}"
+        )
         context[_DENIED] = {"Code": code, "Message": message}
         denials.append(message)
         return
@@ -130,7 +159,13 @@ def _refuse(model: Any, context: dict[str, Any], **_: Any) -> Any:
     from botocore.awsrequest import AWSResponse
 
     headers = {"x-amzn-RequestId": "lambdakit-local-iam", "Content-Type": "application/json"}
-    http = AWSResponse("https://lambdakit.local/iam", 403, headers, _Body(json.dumps(error).encode()))
+    # botocore-stubs want HTTPHeaders, but AWSResponse copies any mapping (botocore's own Stubber passes {})
+    http = AWSResponse(
+        "https://lambdakit.local/iam",
+        403,
+        headers,  # type: ignore[arg-type]
+        _Body(json.dumps(error).encode()),
+    )
     parsed = {"Error": {**error}, "ResponseMetadata": {"HTTPStatusCode": 403, "HTTPHeaders": headers}}
     return http, parsed
 
@@ -139,16 +174,35 @@ def _refuse(model: Any, context: dict[str, Any], **_: Any) -> Any:
 
 _PREFIX = {"monitoring": "cloudwatch", "email": "ses", "runtime.sagemaker": "sagemaker", "streams.dynamodb": "dynamodb"}
 _FREE = {("sts", "GetCallerIdentity")}  # AWS answers these whatever the policy says
-_SQS_ACTION = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
-               "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}
-_S3_ACTION = {"ListObjects": "ListBucket", "ListObjectsV2": "ListBucket", "HeadBucket": "ListBucket",
-              "HeadObject": "GetObject", "DeleteObjects": "DeleteObject", "ListObjectVersions": "ListBucketVersions",
-              "ListMultipartUploads": "ListBucketMultipartUploads", "CreateMultipartUpload": "PutObject",
-              "UploadPart": "PutObject", "CompleteMultipartUpload": "PutObject", "CopyObject": "PutObject",
-              "UploadPartCopy": "PutObject", "AbortMultipartUpload": "AbortMultipartUpload",
-              "ListParts": "ListMultipartUploadParts", "GetObjectAttributes": "GetObject"}
-_TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",
-             "Get": "GetItem"}
+_SQS_ACTION = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+_S3_ACTION = {
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "HeadBucket": "ListBucket",
+    "HeadObject": "GetObject",
+    "DeleteObjects": "DeleteObject",
+    "ListObjectVersions": "ListBucketVersions",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "CopyObject": "PutObject",
+    "UploadPartCopy": "PutObject",
+    "AbortMultipartUpload": "AbortMultipartUpload",
+    "ListParts": "ListMultipartUploadParts",
+    "GetObjectAttributes": "GetObject",
+}
+_TRANSACT = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
 
 Request = tuple["str | None", "str | None"]
 
@@ -156,7 +210,7 @@ Request = tuple["str | None", "str | None"]
 def prefix_of(model: Any) -> str:
     """The IAM service prefix: the signing name, which is the endpoint prefix for most services."""
     service = model.service_model
-    name = service.signing_name or service.endpoint_prefix
+    name: str = service.signing_name or service.endpoint_prefix
     return _PREFIX.get(name, name)
 
 
@@ -177,8 +231,9 @@ def _dynamodb(op: str, params: dict[str, Any], region: str, account: str) -> lis
         return f"{arn}/index/{index}" if index else arn
 
     if op in ("BatchGetItem", "BatchWriteItem"):
-        return [(f"dynamodb:{op}", table(name)) for name in params.get("RequestItems", {})] or \
-            [(f"dynamodb:{op}", None)]
+        return [(f"dynamodb:{op}", table(name)) for name in params.get("RequestItems", {})] or [
+            (f"dynamodb:{op}", None)
+        ]
     if op in ("TransactWriteItems", "TransactGetItems"):
         out: list[Request] = []
         for item in params.get("TransactItems", []):
@@ -283,7 +338,12 @@ def _generic_arn(params: dict[str, Any]) -> str | None:
 
 
 _MAPPERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Request]]] = {
-    "dynamodb": _dynamodb, "sqs": _sqs, "kinesis": _kinesis, "s3": _s3, "logs": _logs, "xray": _xray,
+    "dynamodb": _dynamodb,
+    "sqs": _sqs,
+    "kinesis": _kinesis,
+    "s3": _s3,
+    "logs": _logs,
+    "xray": _xray,
 }
 
 

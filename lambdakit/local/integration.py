@@ -1,6 +1,6 @@
 """Storage-first routes' AWS service integrations, run from the very definition the template deploys.
 
-`derive.storage.storage_integration(spec)` is what API Gateway executes: a
+`derive.storage.storage_integration(fn)` is what API Gateway executes: a
 request template (VTL) that turns the body into an SQS `SendMessage` form or a
 Kinesis `PutRecord` document, and response templates chosen by the service's
 status code. This module evaluates those templates (the small VTL subset they
@@ -15,10 +15,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
-from lambdakit.declare.functions import FunctionSpec
+from lambdakit.derive.plan import FunctionPlan
 from lambdakit.local.backend import Backend
 
 
@@ -49,7 +50,7 @@ class _Evaluator:
     def _expression(self, text: str, i: int) -> tuple[str, int]:
         found = re.match(r"\$(util\.\w+|input\.body|input\.path|context\.requestId)", text[i:])
         if found is None:
-            raise TemplateError(f"lambdakit local cannot evaluate {text[i:i + 40]!r} in an integration template")
+            raise TemplateError(f"lambdakit local cannot evaluate {text[i : i + 40]!r} in an integration template")
         name, i = found.group(1), i + found.end()
         if name == "input.body":
             value = self.body
@@ -58,14 +59,14 @@ class _Evaluator:
         elif name == "input.path":
             arg = re.match(r"\('([^']*)'\)", text[i:])
             if arg is None:
-                raise TemplateError(f"$input.path needs a quoted JSONPath: {text[i:i + 40]!r}")
+                raise TemplateError(f"$input.path needs a quoted JSONPath: {text[i : i + 40]!r}")
             value, i = self.path(arg.group(1)), i + arg.end()
         else:
-            if text[i:i + 1] != "(":
-                raise TemplateError(f"${name} needs an argument: {text[i:i + 40]!r}")
+            if text[i : i + 1] != "(":
+                raise TemplateError(f"${name} needs an argument: {text[i : i + 40]!r}")
             inner, i = self._expression(text, i + 1)
-            if text[i:i + 1] != ")":
-                raise TemplateError(f"${name}(...) is not closed: {text[i:i + 40]!r}")
+            if text[i : i + 1] != ")":
+                raise TemplateError(f"${name}(...) is not closed: {text[i : i + 40]!r}")
             value, i = self._util(name, inner), i + 1
         while True:  # Java string methods chained on a value
             call = re.match(r'\.replaceAll\("((?:[^"\\]|\\.)*)",\s*"((?:[^"\\]|\\.)*)"\)', text[i:])
@@ -106,22 +107,23 @@ def _sub(backend: Backend, value: Any) -> str:
     return str(value)
 
 
-def media_types(spec: FunctionSpec) -> set[str]:
+def media_types(fn: FunctionPlan) -> set[str]:
     """With passthroughBehavior "never", only bodies of these media types are accepted (else 415)."""
     from lambdakit.derive.storage import storage_integration
 
-    return set(storage_integration(spec).get("requestTemplates") or {})
+    return set(storage_integration(fn).get("requestTemplates") or {})
 
 
-def store(spec: FunctionSpec, backend: Backend, body: str, request_id: str) -> tuple[int, str]:
+def store(fn: FunctionPlan, backend: Backend, body: str, request_id: str) -> tuple[int, str]:
     """Run the route's integration: the status and the body API Gateway answers with."""
     from botocore.exceptions import ClientError
 
     from lambdakit.derive.storage import storage_integration
 
-    integration = storage_integration(spec)
+    integration = storage_integration(fn)
     uri = _sub(backend, integration["uri"])
     request = _Evaluator(body, request_id).render(_sub(backend, integration["requestTemplates"]["application/json"]))
+    result: Mapping[str, Any]  # the service's answer, or the error boto3 raised with
     try:
         if ":sqs:path/" in uri:
             status, result = 200, _send(backend, uri.rsplit("/", 1)[-1], request)
@@ -140,8 +142,10 @@ def _send(backend: Backend, queue_name: str, form: str) -> dict[str, Any]:
     fields = dict(parse_qsl(form, keep_blank_values=True))
     if fields.pop("Action", None) != "SendMessage":
         raise TemplateError(f"the SQS integration must send Action=SendMessage: {form[:80]!r}")
-    kwargs: dict[str, Any] = {"QueueUrl": backend.queue_url_named(queue_name),
-                              "MessageBody": fields.pop("MessageBody", "")}
+    kwargs: dict[str, Any] = {
+        "QueueUrl": backend.queue_url_named(queue_name),
+        "MessageBody": fields.pop("MessageBody", ""),
+    }
     attributes: dict[str, dict[str, str]] = {}
     for key in sorted(fields):
         found = re.fullmatch(r"MessageAttribute\.(\d+)\.Name", key)
@@ -159,19 +163,25 @@ def _send(backend: Backend, queue_name: str, form: str) -> dict[str, Any]:
     if fields.get("DelaySeconds"):
         kwargs["DelaySeconds"] = int(fields["DelaySeconds"])
     sent = backend.client("sqs").send_message(**kwargs)
-    return {"SendMessageResponse": {"SendMessageResult": {"MessageId": sent["MessageId"],
-                                                          "MD5OfMessageBody": sent.get("MD5OfMessageBody")}}}
+    return {
+        "SendMessageResponse": {
+            "SendMessageResult": {"MessageId": sent["MessageId"], "MD5OfMessageBody": sent.get("MD5OfMessageBody")}
+        }
+    }
 
 
 def _put(backend: Backend, document: str) -> dict[str, Any]:
     try:
         fields = json.loads(document)
     except ValueError as exc:
-        raise TemplateError(f"the Kinesis request template did not render to JSON ({exc}): {document[:120]!r}") \
-            from None
-    out = backend.client("kinesis").put_record(StreamName=fields["StreamName"],
-                                               Data=base64.b64decode(fields.get("Data", "")),
-                                               PartitionKey=fields.get("PartitionKey", ""))
+        raise TemplateError(
+            f"the Kinesis request template did not render to JSON ({exc}): {document[:120]!r}"
+        ) from None
+    out = backend.client("kinesis").put_record(
+        StreamName=fields["StreamName"],
+        Data=base64.b64decode(fields.get("Data", "")),
+        PartitionKey=fields.get("PartitionKey", ""),
+    )
     return {"SequenceNumber": out["SequenceNumber"], "ShardId": out["ShardId"]}
 
 

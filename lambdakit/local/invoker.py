@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from lambdakit.declare.app import App
 from lambdakit.declare.functions import FunctionSpec
+from lambdakit.derive.plan import Plan
 from lambdakit.local import iam_guard
 from lambdakit.local.backend import Backend
 from lambdakit.local.iam_guard import Policy
-from lambdakit.local.poller import LocalContext
+from lambdakit.local.lambda_context import LocalContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("lambdakit.local")
@@ -51,8 +51,8 @@ class FunctionTimedOut(Exception):
 
 
 class Invoker:
-    def __init__(self, app: App, backend: Backend, history: int = 1000) -> None:
-        self.app = app
+    def __init__(self, plan: Plan, backend: Backend, history: int = 1000) -> None:
+        self.plan = plan
         self.backend = backend
         self.lock = threading.RLock()
         self.history: deque[Invocation] = deque(maxlen=history)
@@ -65,14 +65,11 @@ class Invoker:
         """The variables the template gives this function, their references resolved to local names."""
         found = self._env.get(id(spec))
         if found is None:
-            from lambdakit.derive.template import environment
-
             found = {}
-            for name, value in environment(self.app, spec).items():
-                if isinstance(value, dict) and "Ref" in value:
-                    value = self.backend.refs.get(value["Ref"])
-                if isinstance(value, str):
-                    found[name] = value
+            for name, value in self.plan.of(spec).environment:
+                resolved = self.backend.refs.get(value["Ref"]) if isinstance(value, dict) else value
+                if resolved is not None:
+                    found[name] = resolved
             self._env[id(spec)] = found
         return found
 
@@ -81,7 +78,7 @@ class Invoker:
         if found is None:
             from lambdakit.local.policies import policy_for
 
-            found = self._policies[id(spec)] = policy_for(spec, self.backend)
+            found = self._policies[id(spec)] = policy_for(self.plan.of(spec), self.backend)
         return found
 
     def handler(self, spec: FunctionSpec) -> Handler:
@@ -108,14 +105,25 @@ class Invoker:
                     os.environ[name] = value
 
     # -- running it -------------------------------------------------------------
-    def call(self, spec: FunctionSpec, event: dict[str, Any], trigger: str, context: Any = None,
-             request_id: str | None = None) -> Any:
+    def call(
+        self,
+        spec: FunctionSpec,
+        event: dict[str, Any],
+        trigger: str,
+        context: Any = None,
+        request_id: str | None = None,
+    ) -> Any:
         """Invoke `spec` with `event`; its AWS calls are held to its policy. Raises what the handler raises."""
         handler = self.handler(spec)
+        fn = self.plan.of(spec)
         if context is None:
-            context = LocalContext(spec.name, spec.timeout, spec.memory,
-                                   f"arn:aws:lambda:{self.backend.region}:{self.backend.account}:function:{spec.name}",
-                                   log_group_name=f"/aws/lambda/{spec.name}")
+            context = LocalContext(
+                spec.name,
+                fn.timeout,
+                fn.memory,
+                f"arn:aws:lambda:{self.backend.region}:{self.backend.account}:function:{spec.name}",
+                log_group_name=fn.log_group_name,
+            )
         rid = str(request_id or getattr(context, "aws_request_id", ""))
         status = "error"
         denials: list[str] = []
@@ -124,24 +132,31 @@ class Invoker:
             with self.lock, self._environ(spec), iam_guard.acting_as(self.policy(spec), denials):
                 result = handler(event, context)
             elapsed = time.perf_counter() - start
-            if elapsed > spec.timeout:
+            if elapsed > fn.timeout:
                 status = "timeout"
-                raise FunctionTimedOut(f"{spec.name} ran {elapsed:.1f} s, past its timeout of {spec.timeout} s; "
-                                       "in Lambda it would have been stopped (raise timeout= or do less per call)")
+                raise FunctionTimedOut(
+                    f"{spec.name} ran {elapsed:.1f} s, past its timeout of {fn.timeout} s; "
+                    "in Lambda it would have been stopped (raise timeout= or do less per call)"
+                )
             status = _status(trigger, event, result)
             return result
         except FunctionTimedOut:
             raise
         except Exception as exc:
-            status = "Unauthorized" if trigger == "authorizer" and str(exc) == "Unauthorized" else \
-                f"error:{type(exc).__name__}"
+            status = (
+                "Unauthorized"
+                if trigger == "authorizer" and str(exc) == "Unauthorized"
+                else f"error:{type(exc).__name__}"
+            )
             raise
         finally:
-            self.record(Invocation(spec.name, trigger, status, (time.perf_counter() - start) * 1000, rid,
-                                   tuple(denials)))
+            self.record(
+                Invocation(spec.name, trigger, status, (time.perf_counter() - start) * 1000, rid, tuple(denials))
+            )
 
     def as_handler(self, spec: FunctionSpec, trigger: str) -> Handler:
         """`call` as a plain `(event, context)` handler, for the pollers."""
+
         def handler(event: dict[str, Any], context: Any) -> Any:
             return self.call(spec, event, trigger, context)
 

@@ -16,8 +16,15 @@ from lambdakit.core.authorizer_binding import gateway_identity_source
 from lambdakit.runtime.authorizer import ACTION, UNAUTHORIZED, Handler, lookup, make_handler, source_value
 
 
-def method_arn(method: str, path: str, *, api_id: str = "local", stage: str = "api", region: str = "us-east-1",
-               account: str = "123456789012") -> str:
+def method_arn(
+    method: str,
+    path: str,
+    *,
+    api_id: str = "local",
+    stage: str = "api",
+    region: str = "us-east-1",
+    account: str = "123456789012",
+) -> str:
     """The methodArn API Gateway sends for a request: `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/GET/a/b`."""
     return f"arn:aws:execute-api:{region}:{account}:{api_id}/{stage}/{method.upper()}/{path.lstrip('/')}"
 
@@ -61,8 +68,18 @@ def token_event(authorization: str | None, arn: str) -> dict[str, Any]:
 
 def request_event(proxy_event: Mapping[str, Any], arn: str) -> dict[str, Any]:
     """The event a REQUEST authorizer receives: the request as the proxy integration would see it, no body."""
-    keep = ("resource", "path", "httpMethod", "headers", "multiValueHeaders", "queryStringParameters",
-            "multiValueQueryStringParameters", "pathParameters", "stageVariables", "requestContext")
+    keep = (
+        "resource",
+        "path",
+        "httpMethod",
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+        "pathParameters",
+        "stageVariables",
+        "requestContext",
+    )
     return {"type": "REQUEST", "methodArn": arn, **{k: proxy_event.get(k) for k in keep}}
 
 
@@ -75,8 +92,9 @@ class Decision:
     message: str = ""
 
 
-def authorize(spec: Any, proxy_event: Mapping[str, Any], arn: str, handler: Handler | None = None,
-              context: Any = None) -> Decision:
+def authorize(
+    spec: Any, proxy_event: Mapping[str, Any], arn: str, handler: Handler | None = None, context: Any = None
+) -> Decision:
     """Run `spec`'s authorizer for a request the way API Gateway does (without its result cache).
 
     `proxy_event` is the REST proxy event the route would receive; `handler` defaults to
@@ -107,4 +125,3 @@ def authorize(spec: Any, proxy_event: Mapping[str, Any], arn: str, handler: Hand
     if verdict == "Deny":
         return Decision(403, message="User is not authorized to access this resource with an explicit deny")
     return Decision(403, message="User is not authorized to access this resource")
-

@@ -10,6 +10,7 @@ from __future__ import annotations
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.derive import iam
+from lambdakit.derive.plan import FunctionPlan
 from lambdakit.local.backend import Backend
 from lambdakit.local.iam_guard import Grant, Policy
 
@@ -21,12 +22,13 @@ _GRANTS: dict[type[Resource], tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-def policy_for(spec: FunctionSpec, backend: Backend) -> Policy:
-    grants = tuple(Grant(s.actions, tuple(backend.resolve(r) for r in s.resources)) for s in iam.statements(spec))
-    role = spec.logical_id.removesuffix("Function") + "Role"
-    principal = f"arn:aws:sts::{backend.account}:assumed-role/{role}/{spec.name}"
-    return Policy(spec.name, grants, backend.account, principal,
-                  lambda action, resource: explain(spec, backend, action, resource))
+def policy_for(fn: FunctionPlan, backend: Backend) -> Policy:
+    spec = fn.spec
+    grants = tuple(Grant(s.actions, tuple(backend.resolve(r) for r in s.resources)) for s in iam.statements(fn))
+    principal = f"arn:aws:sts::{backend.account}:assumed-role/{fn.role_id}/{spec.name}"
+    return Policy(
+        spec.name, grants, backend.account, principal, lambda action, resource: explain(spec, backend, action, resource)
+    )
 
 
 def owner(backend: Backend, resource: str | None) -> Resource | None:
@@ -52,20 +54,25 @@ def explain(spec: FunctionSpec, backend: Backend, action: str, resource: str | N
     where = f"{DECORATOR.get(spec.kind, '@lk.route')} on {spec.name} ({spec.where})"
     res = owner(backend, resource)
     if resource is None:
-        return (f"called {action} on a resource lambdakit cannot identify from the call's parameters; only a "
-                "Resource \"*\" statement would allow it, and lambdakit grants \"*\" for X-Ray alone. "
-                f"Reach AWS through a declared lk.Table, lk.Queue or lk.Stream listed in reads=/writes= on {where}")
+        return (
+            f"called {action} on a resource lambdakit cannot identify from the call's parameters; only a "
+            'Resource "*" statement would allow it, and lambdakit grants "*" for X-Ray alone. '
+            f"Reach AWS through a declared lk.Table, lk.Queue or lk.Stream listed in reads=/writes= on {where}"
+        )
     if res is None:
-        return (f"touches {resource}, which no lk.Table, lk.Queue or lk.Stream in this app declares: declare it at "
-                f"module level and add it to reads= or writes= on {where}")
+        return (
+            f"touches {resource}, which no lk.Table, lk.Queue or lk.Stream in this app declares: declare it at "
+            f"module level and add it to reads= or writes= on {where}"
+        )
     verb = verb_for(res, action)
     label = backend.label(res)
     if verb is None:
-        return (f"called {action} on {res.kind} {res.name!r}; no lambdakit declaration grants {action} "
-                f"(reads= and writes= grant data access only): do this outside the function")
+        return (
+            f"called {action} on {res.kind} {res.name!r}; no lambdakit declaration grants {action} "
+            f"(reads= and writes= grant data access only): do this outside the function"
+        )
     if spec.kind == "authorizer" and verb == "writes":
         return f"may not write {res.kind} {res.name!r}: an authorizer only reads (reads=[{label}] on {where})"
     if spec.kind == "authorizer" and not isinstance(res, Table):
         return f"may not use {res.kind} {res.name!r}: an authorizer reads tables only"
     return f"does not declare {res.kind} {res.name!r} for {action}: add {verb}=[{label}] to {where}"
-

@@ -41,16 +41,18 @@ def wsgi(emulator: Emulator) -> WSGIApp:
         if request.path == "/_lambdakit/health":
             return Response('{"status": "ok"}', 200, content_type="application/json")
         raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-        answer = emulator.gateway.handle(HttpRequest(
-            method=request.method,
-            path=request.path,
-            query=list(request.args.items(multi=True)),
-            headers=list(request.headers.items()),
-            body=request.get_data(),
-            source_ip=request.remote_addr or "127.0.0.1",
-            raw_path=raw_uri.split("?", 1)[0] or None,
-            raw_query=request.query_string.decode("latin-1"),
-        ))
+        answer = emulator.gateway.handle(
+            HttpRequest(
+                method=request.method,
+                path=request.path,
+                query=list(request.args.items(multi=True)),
+                headers=list(request.headers.items()),
+                body=request.get_data(),
+                source_ip=request.remote_addr or "127.0.0.1",
+                raw_path=raw_uri.split("?", 1)[0] or None,
+                raw_query=request.query_string.decode("latin-1"),
+            )
+        )
         return Response(answer.body, answer.status, headers=answer.headers)
 
     return application
@@ -58,6 +60,7 @@ def wsgi(emulator: Emulator) -> WSGIApp:
 
 def _token(emulator: Emulator, request: Request) -> Response:
     """`POST /_lambdakit/token {"username", "password", "pool"?, "scopes"?}` -> Cognito's tokens (moto-signed)."""
+
     def error(status: int, code: str, message: str) -> Response:
         return Response(json.dumps(error_body(code, message)), status, content_type="application/json")
 
@@ -108,14 +111,19 @@ def _package_files(package: str) -> list[str]:
 def banner(emulator: Emulator, url: str) -> str:
     """What `lambdakit local` prints once serving: the routes, the consumers, how to authenticate."""
     app = emulator.app
-    lines = [f"lambdakit local: service {app.service.name} ({app.package}) on {url}",
-             f"  AWS in memory (moto), region {emulator.backend.region}, account {emulator.backend.account}", ""]
+    lines = [
+        f"lambdakit local: service {app.service.name} ({app.package}) on {url}",
+        f"  AWS in memory (moto), region {emulator.backend.region}, account {emulator.backend.account}",
+        "",
+    ]
     for route in sorted(emulator.gateway.routes, key=lambda r: (r.path, r.method)):
         spec = route.spec
         assert spec.route is not None
         target = f"-> {spec.source.kind} {spec.source.name}" if spec.storage_first and spec.source else ""
-        lines.append(f"  {spec.route.method:<7}{spec.route.path:<34}{spec.name:<22}{_auth(app.effective_auth(spec))}"
-                     f"{' +api key' if spec.route.api_key else ''} {target}".rstrip())
+        lines.append(
+            f"  {spec.route.method:<7}{spec.route.path:<34}{spec.name:<22}{_auth(app.effective_auth(spec))}"
+            f"{' +api key' if spec.route.api_key else ''} {target}".rstrip()
+        )
     consumers = [s for s, _ in emulator.consumers.pollers]
     if consumers:
         lines.append("")
@@ -123,25 +131,43 @@ def banner(emulator: Emulator, url: str) -> str:
     pools = list(emulator.backend.user_pools)
     if pools:
         pool_arg = f', "pool": "{pools[0]}"' if len(pools) > 1 else ""
-        example = next((r.spec.route for r in emulator.gateway.routes
-                        if isinstance(app.effective_auth(r.spec), Cognito) and r.spec.route is not None
-                        and not app.effective_auth(r.spec).required_scopes), None)
-        lines += ["", f"  Cognito ({', '.join(pools)}): user {DEMO_USER}, password {DEMO_PASSWORD}. Get a token:",
-                  f"    export TOKEN=$(curl -s -X POST {url}{TOKEN_PATH} "
-                  f"-d '{{\"username\": \"{DEMO_USER}\", \"password\": \"{DEMO_PASSWORD}\"{pool_arg}}}' "
-                  "| python3 -c 'import json, sys; print(json.load(sys.stdin)[\"authorization\"])')"]
+        example = next(
+            (
+                r.spec.route
+                for r in emulator.gateway.routes
+                if isinstance(auth := app.effective_auth(r.spec), Cognito)
+                and r.spec.route is not None
+                and not auth.required_scopes
+            ),
+            None,
+        )
+        lines += [
+            "",
+            f"  Cognito ({', '.join(pools)}): user {DEMO_USER}, password {DEMO_PASSWORD}. Get a token:",
+            f"    export TOKEN=$(curl -s -X POST {url}{TOKEN_PATH} "
+            f'-d \'{{"username": "{DEMO_USER}", "password": "{DEMO_PASSWORD}"{pool_arg}}}\' '
+            "| python3 -c 'import json, sys; print(json.load(sys.stdin)[\"authorization\"])')",
+        ]
         if example is not None:
-            lines.append(f'    curl -H "Authorization: $TOKEN" -X {example.method} {url}{example.path}'
-                         + (" -H 'Content-Type: application/json' -d '{...}'"
-                            if example.method in ("POST", "PUT", "PATCH") else ""))
+            lines.append(
+                f'    curl -H "Authorization: $TOKEN" -X {example.method} {url}{example.path}'
+                + (
+                    " -H 'Content-Type: application/json' -d '{...}'"
+                    if example.method in ("POST", "PUT", "PATCH")
+                    else ""
+                )
+            )
         if any(getattr(app.effective_auth(s), "required_scopes", ()) for s in app.functions if s.route):
             lines.append('    (routes that need scopes: add "scopes": ["..."] to the token request)')
     if any(s.route is not None and s.route.api_key for s in app.functions):
         lines += ["", f"  API key (x-api-key): {', '.join(emulator.gateway.api_keys)}"]
     if any(app.effective_auth(s) == IAM for s in app.functions if s.kind == "http"):
         key, secret = next(iter(emulator.backend.credentials.items()))
-        lines += ["", f"  IAM routes: sign with SigV4 (service execute-api, region {emulator.backend.region}) "
-                      f"using AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret}"]
+        lines += [
+            "",
+            f"  IAM routes: sign with SigV4 (service execute-api, region {emulator.backend.region}) "
+            f"using AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY={secret}",
+        ]
     return "\n".join(lines)
 
 
@@ -167,13 +193,15 @@ def build(package: str, seed: str | None = None) -> Emulator:
     if seed:
         counts = backend.seed_file(seed)
         logging.getLogger("lambdakit.local").info(
-            "seeded from %s: %s", seed, ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing")
+            "seeded from %s: %s", seed, ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing"
+        )
     emulator.warm()
     return emulator
 
 
-def serve(package: str, host: str = "127.0.0.1", port: int = 3000, seed: str | None = None,
-          reload: bool = True) -> None:
+def serve(
+    package: str, host: str = "127.0.0.1", port: int = 3000, seed: str | None = None, reload: bool = True
+) -> None:
     """Run the app until interrupted. With `reload`, this process only watches; a child process serves."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     for noisy in ("botocore", "boto3"):  # werkzeug stays: it says when it restarts (its access log is off)
@@ -182,8 +210,16 @@ def serve(package: str, host: str = "127.0.0.1", port: int = 3000, seed: str | N
     extra = [seed] if seed else []
     if reload and not is_running_from_reloader():
         print(f"lambdakit local: watching {package} for changes; serving on {url}", file=sys.stderr, flush=True)
-        run_simple(host, port, _unused, use_reloader=True, extra_files=extra + _package_files(package),
-                   reloader_type="stat", threaded=True, request_handler=_QuietHandler)
+        run_simple(
+            host,
+            port,
+            _unused,
+            use_reloader=True,
+            extra_files=extra + _package_files(package),
+            reloader_type="stat",
+            threaded=True,
+            request_handler=_QuietHandler,
+        )
         return
     from lambdakit.discovery import BuildError
     from lambdakit.local.backend import SeedError
@@ -197,14 +233,30 @@ def serve(package: str, host: str = "127.0.0.1", port: int = 3000, seed: str | N
         if not reload:
             raise SystemExit(2) from None
         print("lambdakit local: fix them and save; the server restarts", file=sys.stderr, flush=True)
-        run_simple(host, port, _broken(problems), use_reloader=True, extra_files=extra + _package_files(package),
-                   reloader_type="stat", threaded=True, request_handler=_QuietHandler)
+        run_simple(
+            host,
+            port,
+            _broken(problems),
+            use_reloader=True,
+            extra_files=extra + _package_files(package),
+            reloader_type="stat",
+            threaded=True,
+            request_handler=_QuietHandler,
+        )
         return
     emulator.consumers.start()
     print(banner(emulator, url), flush=True)
     try:
-        run_simple(host, port, wsgi(emulator), use_reloader=reload, extra_files=extra + _package_files(package),
-                   reloader_type="stat", threaded=True, request_handler=_QuietHandler)
+        run_simple(
+            host,
+            port,
+            wsgi(emulator),
+            use_reloader=reload,
+            extra_files=extra + _package_files(package),
+            reloader_type="stat",
+            threaded=True,
+            request_handler=_QuietHandler,
+        )
     finally:
         emulator.consumers.stop()
         emulator.backend.stop()

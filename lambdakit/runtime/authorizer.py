@@ -40,6 +40,7 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # -- reading the event ---------------------------------------------------------------------------------
 
+
 def strip_bearer(value: str | None) -> str:
     """The token without its `Bearer ` prefix (any case), and without surrounding blanks."""
     text = (value or "").strip()
@@ -103,6 +104,7 @@ def _arguments(p: AuthorizerPlan, event: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- the policy API Gateway expects ------------------------------------------------------------------------
 
+
 def api_wildcard(method_arn: str) -> str:
     """`arn:...:API/STAGE/GET/orders/1` -> `arn:...:API/STAGE/*/*`: every method and path of the stage."""
     prefix, _, rest = method_arn.rpartition(":")
@@ -114,8 +116,10 @@ def policy(principal: str, effect: str, resource: str, context: Mapping[str, Any
     """An authorizer response: one statement for `resource`, and the context the integration receives."""
     out: dict[str, Any] = {
         "principalId": principal,
-        "policyDocument": {"Version": "2012-10-17",
-                           "Statement": [{"Action": ACTION, "Effect": effect, "Resource": resource}]},
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": ACTION, "Effect": effect, "Resource": resource}],
+        },
     }
     if context:
         out["context"] = dict(context)
@@ -126,8 +130,11 @@ def pack(identity: Identity) -> dict[str, str]:
     """The identity as authorizer context: values must be strings, numbers or booleans, so JSON strings."""
     from lambdakit.runtime.http import dumps
 
-    context = {"lk_claims": dumps(dict(identity.claims)), "lk_context": dumps(dict(identity.context)),
-               "lk_scopes": " ".join(identity.scopes)}
+    context = {
+        "lk_claims": dumps(dict(identity.claims)),
+        "lk_context": dumps(dict(identity.context)),
+        "lk_scopes": " ".join(identity.scopes),
+    }
     if identity.username is not None:
         context["lk_username"] = str(identity.username)
     return context
@@ -174,6 +181,8 @@ def _log(spec: Any, exc: BaseException, event: Mapping[str, Any]) -> None:
     from lambdakit.runtime.log import logger
 
     ctx = event.get("requestContext") or {}
-    logger().exception("authorizer %s failed; answering Unauthorized", spec.name,
-                       extra={"function": spec.name, "request_id": ctx.get("requestId"),
-                              "method_arn": event.get("methodArn")})
+    logger().exception(
+        "authorizer %s failed; answering Unauthorized",
+        spec.name,
+        extra={"function": spec.name, "request_id": ctx.get("requestId"), "method_arn": event.get("methodArn")},
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 _clients: dict[str, Any] = {}
+# boto3-stubs overload `client`/`resource` per Literal service name; these take a name given at run time (cast).
 
 
 def client(service: str) -> Any:
@@ -12,7 +13,7 @@ def client(service: str) -> Any:
     if found is None:
         import boto3
 
-        found = _clients[service] = boto3.client(service)
+        found = _clients[service] = cast(Any, boto3).client(service)
     return found
 
 
@@ -22,7 +23,7 @@ def resource(service: str) -> Any:
     if found is None:
         import boto3
 
-        found = _clients[key] = boto3.resource(service)
+        found = _clients[key] = cast(Any, boto3).resource(service)
     return found
 
 

@@ -32,7 +32,8 @@ def message_type_of(spec: Any) -> Any:
 def parser(tp: Any) -> Callable[[bytes], Any]:
     """Raw record bytes -> the message, validated by pydantic; raising is the record's failure."""
     if is_model(tp):
-        return tp.model_validate_json
+        validate: Callable[[bytes], Any] = tp.model_validate_json
+        return validate
     if tp is bytes:
         return lambda raw: raw
     if tp is str:
@@ -70,9 +71,11 @@ def _log_failure(spec: Any, record_id: str, what: str, exc: BaseException, trace
     if callable(errors):  # a pydantic ValidationError: say what is wrong, not what was sent
         with contextlib.suppress(TypeError):
             detail = errors(include_url=False, include_context=False, include_input=False)
-    logger().warning(f"{spec.name}: record {record_id} failed: {what}", exc_info=exc if trace else None,
-                     extra={"function": spec.name, "record": record_id, "error": type(exc).__name__,
-                            "detail": detail})
+    logger().warning(
+        f"{spec.name}: record {record_id} failed: {what}",
+        exc_info=exc if trace else None,
+        extra={"function": spec.name, "record": record_id, "error": type(exc).__name__, "detail": detail},
+    )
 
 
 def make_handler(spec: Any) -> Handler:
@@ -150,8 +153,9 @@ def make_handler(spec: Any) -> Handler:
     def new_processor() -> Any:
         if fifo:  # a failure stops its message group only; later messages of that group stay in order
             return SqsFifoPartialProcessor(skip_group_on_error=True)
-        return BatchProcessor(EventType.SQS if on_queue else EventType.KinesisDataStreams,
-                              raise_on_entire_batch_failure=False)
+        return BatchProcessor(
+            EventType.SQS if on_queue else EventType.KinesisDataStreams, raise_on_entire_batch_failure=False
+        )
 
     # One processor per thread, reused across invocations (Powertools resets it per batch): building one
     # costs about as much as processing several records. Lambda runs one thread; the local server may run more.
@@ -167,8 +171,9 @@ def make_handler(spec: Any) -> Handler:
             return dict(process_partial_response(event, handle_record, processor, context))
         except BatchProcessingError:
             # Every record failed (Powertools raises then): report each one, so exactly these come back.
-            return {"batchItemFailures": [{"itemIdentifier": _identifier(r, on_queue)}
-                                          for r in event.get("Records") or []]}
+            return {
+                "batchItemFailures": [{"itemIdentifier": _identifier(r, on_queue)} for r in event.get("Records") or []]
+            }
 
     handler.__wrapped__ = func  # type: ignore[attr-defined]
     return handler

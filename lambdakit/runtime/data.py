@@ -10,10 +10,13 @@ from __future__ import annotations
 import os
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.names import queue_name
 from lambdakit.runtime.aws import client, resource
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.conditions import ConditionBase
 
 _queue_urls: dict[str, str] = {}
 
@@ -61,7 +64,8 @@ def table(tbl: Any) -> Any:
 def _check_key(tbl: Any, key: dict[str, Any]) -> dict[str, Any]:
     if set(key) != set(tbl.key_names):
         raise TypeError(f"{tbl.name} is keyed by {', '.join(tbl.key_names)}; got {', '.join(key) or 'nothing'}")
-    return _dynamo(key)
+    checked: dict[str, Any] = _dynamo(key)
+    return checked
 
 
 def get_item(tbl: Any, key: dict[str, Any]) -> dict[str, Any] | None:
@@ -83,9 +87,13 @@ def update_item(tbl: Any, key: dict[str, Any], values: dict[str, Any]) -> dict[s
     names = {f"#a{i}": name for i, name in enumerate(values)}
     vals = {f":v{i}": _dynamo(v) for i, v in enumerate(values.values())}
     expression = "SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values)))
-    out = table(tbl).update_item(Key=_check_key(tbl, key), UpdateExpression=expression,
-                                 ExpressionAttributeNames=names, ExpressionAttributeValues=vals,
-                                 ReturnValues="ALL_NEW")
+    out = table(tbl).update_item(
+        Key=_check_key(tbl, key),
+        UpdateExpression=expression,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=vals,
+        ReturnValues="ALL_NEW",
+    )
     return dict(_plain(out.get("Attributes", {})))
 
 
@@ -97,7 +105,7 @@ def query(tbl: Any, index: str | None, limit: int | None, key_equals: dict[str, 
     partition, sort = tbl.indexes[index] if index else (tbl.key, tbl.sort_key)
     if partition[0] not in key_equals:
         raise TypeError(f"query on {tbl.name}{f' index {index}' if index else ''} needs {partition[0]}=...")
-    condition = Key(partition[0]).eq(_dynamo(key_equals[partition[0]]))
+    condition: ConditionBase = Key(partition[0]).eq(_dynamo(key_equals[partition[0]]))
     extra = set(key_equals) - {partition[0]}
     if extra:
         if not sort or extra != {sort[0]}:
@@ -148,8 +156,11 @@ def queue_url(queue: Any) -> str:
 def send_message(queue: Any, message: Any, group: str | None, dedup_id: str | None = None) -> str:
     # `lk-id` names the message across DLQ redrives (which give it a new messageId): the idempotency key.
     lk_id = uuid.uuid4().hex
-    kwargs: dict[str, Any] = {"QueueUrl": queue_url(queue), "MessageBody": _json(message), "MessageAttributes": {
-        "lk-id": {"DataType": "String", "StringValue": lk_id}}}
+    kwargs: dict[str, Any] = {
+        "QueueUrl": queue_url(queue),
+        "MessageBody": _json(message),
+        "MessageAttributes": {"lk-id": {"DataType": "String", "StringValue": lk_id}},
+    }
     if queue.fifo:
         kwargs["MessageGroupId"] = group or "default"
         # Each send is its own message: two equal bodies are not one (content-based deduplication would drop
@@ -159,8 +170,7 @@ def send_message(queue: Any, message: Any, group: str | None, dedup_id: str | No
 
 
 def put_record(stream: Any, record: Any, partition_key: str | None) -> str:
-    out = client("kinesis").put_record(StreamName=physical_name(stream), Data=_json(record).encode(),
-                                       PartitionKey=partition_key or uuid.uuid4().hex)
+    out = client("kinesis").put_record(
+        StreamName=physical_name(stream), Data=_json(record).encode(), PartitionKey=partition_key or uuid.uuid4().hex
+    )
     return str(out["SequenceNumber"])
-
-

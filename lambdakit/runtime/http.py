@@ -57,13 +57,15 @@ def dumps(value: Any) -> str:
     return _encode(value)
 
 
-def _respond(status: int, body: str | None, headers: dict[str, str] = JSON_HEADERS,
-             base64_encoded: bool = False) -> dict[str, Any]:
+def _respond(
+    status: int, body: str | None, headers: dict[str, str] = JSON_HEADERS, base64_encoded: bool = False
+) -> dict[str, Any]:
     return {"statusCode": status, "headers": headers, "body": body or "", "isBase64Encoded": base64_encoded}
 
 
-def error_response(status: int, code: str, message: str, details: Any, request_id: str | None,
-                   headers: dict[str, str] | None = None) -> dict[str, Any]:
+def error_response(
+    status: int, code: str, message: str, details: Any, request_id: str | None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     body = _encode_error(error_body(code, message, details, request_id))
     return _respond(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
 
@@ -78,22 +80,35 @@ def identity_from(event: dict[str, Any]) -> Identity | None:
     if claims:  # Cognito user pool authorizer
         # Access tokens carry `scope` (space-separated); ID tokens none, unless the gateway lists `scopes`.
         scopes = tuple(str(claims["scope"]).split()) if claims.get("scope") else tuple(auth.get("scopes") or ())
-        return Identity(subject=str(claims.get("sub", "")),
-                        username=claims.get("cognito:username") or claims.get("username"),
-                        claims=dict(claims), scopes=scopes, kind="cognito")
+        return Identity(
+            subject=str(claims.get("sub", "")),
+            username=claims.get("cognito:username") or claims.get("username"),
+            claims=dict(claims),
+            scopes=scopes,
+            kind="cognito",
+        )
     if auth.get("principalId"):  # Lambda authorizer: its context travels as flat strings
         context = {k: v for k, v in auth.items() if k not in ("principalId", "integrationLatency")}
         packed = context.pop("lk_claims", None)
         packed_context = context.pop("lk_context", None)
         scopes = tuple(str(context.pop("lk_scopes", "")).split())
         username = context.pop("lk_username", None)
-        return Identity(subject=str(auth["principalId"]), username=username,
-                        claims=json.loads(packed) if packed else dict(context), scopes=scopes,
-                        context=json.loads(packed_context) if packed_context else dict(context), kind="lambda")
+        return Identity(
+            subject=str(auth["principalId"]),
+            username=username,
+            claims=json.loads(packed) if packed else dict(context),
+            scopes=scopes,
+            context=json.loads(packed_context) if packed_context else dict(context),
+            kind="lambda",
+        )
     who = ctx.get("identity") or {}
     if who.get("userArn"):  # IAM (SigV4)
-        return Identity(subject=who["userArn"], username=who.get("user"),
-                        claims={k: v for k, v in who.items() if v is not None}, kind="iam")
+        return Identity(
+            subject=who["userArn"],
+            username=who.get("user"),
+            claims={k: v for k, v in who.items() if v is not None},
+            kind="iam",
+        )
     return None
 
 
@@ -140,8 +155,12 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
         if raw is None or raw == "" or raw == b"":
             if not param.required:
                 return param.default
-            raise _Invalid(422, "validation_error", "the request body is required",
-                           [{"loc": ["body"], "msg": "Field required", "type": "missing"}])
+            raise _Invalid(
+                422,
+                "validation_error",
+                "the request body is required",
+                [{"loc": ["body"], "msg": "Field required", "type": "missing"}],
+            )
         headers = event.get("headers")
         ctype = headers.get("Content-Type") if headers else None
         if ctype is None:
@@ -149,8 +168,9 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
         if ctype is not None and ctype != "application/json":
             media = ctype.split(";", 1)[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
-                raise _Invalid(415, "unsupported_media_type",
-                               f"send the body as application/json, not {media or 'nothing'}")
+                raise _Invalid(
+                    415, "unsupported_media_type", f"send the body as application/json, not {media or 'nothing'}"
+                )
         try:
             return validate_json(raw)
         except ValidationError as exc:
@@ -169,8 +189,12 @@ def _query_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     assert convert is not None
 
     def fail(message: str, kind: str) -> _Invalid:
-        return _Invalid(422, "validation_error", f"invalid query parameter {name}: {message}",
-                        [{"loc": ["query", name], "msg": message, "type": kind}])
+        return _Invalid(
+            422,
+            "validation_error",
+            f"invalid query parameter {name}: {message}",
+            [{"loc": ["query", name], "msg": message, "type": kind}],
+        )
 
     def read(event: dict[str, Any]) -> Any:
         if param.many:
@@ -241,14 +265,23 @@ def request_of(event: dict[str, Any]) -> Request:
     )
 
 
-_READERS = {"body": _body_reader, "query": _query_reader, "path": _path_reader, "identity": _identity_reader,
-            "request": lambda _p: request_of}
+_READERS: dict[str, Callable[[Param], Callable[[dict[str, Any]], Any]]] = {
+    "body": _body_reader,
+    "query": _query_reader,
+    "path": _path_reader,
+    "identity": _identity_reader,
+    "request": lambda _p: request_of,
+}
 
 
 def render(result: Any, status: int) -> dict[str, Any]:
     if hasattr(result, "model_dump_json"):  # a model: the common case first
-        return {"statusCode": status, "headers": JSON_HEADERS, "body": str(result.model_dump_json()),
-                "isBase64Encoded": False}
+        return {
+            "statusCode": status,
+            "headers": JSON_HEADERS,
+            "body": str(result.model_dump_json()),
+            "isBase64Encoded": False,
+        }
     if result is None:
         return _respond(status if status != 200 else 204, None)
     cls = type(result)
@@ -270,8 +303,9 @@ def render(result: Any, status: int) -> dict[str, Any]:
     return _respond(status, dumps(result))
 
 
-def _caller(func: Callable[..., Any], readers: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...]
-            ) -> Callable[[dict[str, Any]], Any]:
+def _caller(
+    func: Callable[..., Any], readers: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...]
+) -> Callable[[dict[str, Any]], Any]:
     """The function called with its bound arguments; most routes take one or two parameters."""
     if not readers:
         return lambda event: func()
@@ -297,13 +331,15 @@ def make_handler(spec: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         except _Invalid as bad:
             return error_response(bad.status, bad.code, bad.message, bad.details, _request_id(event, context))
         except HTTPError as exc:
-            return error_response(exc.status, exc.code, exc.message, exc.details, _request_id(event, context),
-                                  exc.headers)
+            return error_response(
+                exc.status, exc.code, exc.message, exc.details, _request_id(event, context), exc.headers
+            )
         except Exception as exc:  # the one place an unexpected error becomes a 500
             request_id = _request_id(event, context)
             _log_exception(spec, exc, request_id)
-            return error_response(500, "internal_error", "internal error; quote the request id when reporting it",
-                                  None, request_id)
+            return error_response(
+                500, "internal_error", "internal error; quote the request id when reporting it", None, request_id
+            )
 
     handler.__wrapped__ = func  # type: ignore[attr-defined]
     return handler
@@ -317,5 +353,4 @@ def _request_id(event: dict[str, Any], context: Any) -> str | None:
 def _log_exception(spec: Any, exc: BaseException, request_id: str | None) -> None:
     from lambdakit.runtime.log import logger
 
-    logger().exception("unhandled error in %s", spec.name, extra={"request_id": request_id,
-                                                                   "function": spec.name})
+    logger().exception("unhandled error in %s", spec.name, extra={"request_id": request_id, "function": spec.name})

@@ -7,7 +7,7 @@ and what it says: its id plus the SHA-256 of the body. The id is the SQS
 `messageId` or the Kinesis `eventID` (shard id and sequence number); a message
 that carries an `lk-id` attribute uses that instead, because it survives a
 DLQ redrive, which gives the message a new `messageId` (storage-first routes
-set it to the API request id; `lambdakit.local.poller.redrive_dlq` keeps it).
+set it to the API request id; `lambdakit.local.redrive.redrive_dlq` keeps it).
 A redelivery has the same key, so its effect is not repeated; two requests
 with the same body are two messages, so both take effect.
 """
@@ -75,8 +75,13 @@ class Guard:
             func(message)  # the result is not kept: a consumer's effect is what it writes
 
         # A stable prefix: the same key whatever the deployed function is called.
-        self._run = idempotent_function(run, data_keyword_argument="key", persistence_store=self.persistence,
-                                        config=self.config, key_prefix=f"lambdakit.{spec.name}")
+        self._run = idempotent_function(
+            run,
+            data_keyword_argument="key",
+            persistence_store=self.persistence,
+            config=self.config,
+            key_prefix=f"lambdakit.{spec.name}",
+        )
 
     def start(self, context: Any) -> None:
         """Lets an in-progress record expire with the invocation, so a timed-out message can run again."""

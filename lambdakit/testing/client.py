@@ -81,18 +81,28 @@ class Client:
     """
 
     def __init__(self, target: str | ModuleType | App | Service, *, backend: Backend | None = None) -> None:
-        from lambdakit.testing import plugin
+        from lambdakit.testing.imported import active_backend
 
         self.app = app_of(target)
-        self._owned = backend is None and plugin.active_backend() is None
-        self.backend = backend or plugin.active_backend() or Backend().start()
+        self._owned = backend is None and active_backend() is None
+        self.backend = backend or active_backend() or Backend().start()
         # Failed SQS messages come back at once: drain() retries them up to the DLQ instead of waiting.
         self.emulator = Emulator(self.app, self.backend, retry_after=0)
 
     # -- HTTP -------------------------------------------------------------------
-    def request(self, method: str, path: str, *, json: Any = _NO_BODY, body: bytes | str | None = None,
-                query: Query | None = None, headers: Mapping[str, str] | None = None, token: str | None = None,
-                api_key: str | None = None, sign: bool = False) -> Result:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = _NO_BODY,
+        body: bytes | str | None = None,
+        query: Query | None = None,
+        headers: Mapping[str, str] | None = None,
+        token: str | None = None,
+        api_key: str | None = None,
+        sign: bool = False,
+    ) -> Result:
         """One request through the emulated API Gateway. `json=` sends a JSON body, `token=` an Authorization
         header, `api_key=` an x-api-key header, `sign=True` a SigV4 signature made with the local credentials."""
         parts = urlsplit(path)
@@ -116,9 +126,17 @@ class Client:
         raw_path, raw_query = quote(parts.path, safe="/~"), urlencode(pairs)
         if sign:
             sent.update(self._signature(method, raw_path, raw_query, sent, data))
-        answer = self.emulator.gateway.handle(HttpRequest(
-            method=method.upper(), path=parts.path, query=pairs, headers=list(sent.items()), body=data,
-            raw_path=raw_path, raw_query=raw_query))
+        answer = self.emulator.gateway.handle(
+            HttpRequest(
+                method=method.upper(),
+                path=parts.path,
+                query=pairs,
+                headers=list(sent.items()),
+                body=data,
+                raw_path=raw_path,
+                raw_query=raw_query,
+            )
+        )
         return Result(answer.status, dict(answer.headers), answer.body)
 
     def get(self, path: str, **kwargs: Any) -> Result:
@@ -136,22 +154,27 @@ class Client:
     def delete(self, path: str, **kwargs: Any) -> Result:
         return self.request("DELETE", path, **kwargs)
 
-    def _signature(self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str],
-                   data: bytes) -> dict[str, str]:
+    def _signature(
+        self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], data: bytes
+    ) -> dict[str, str]:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
 
         key, secret = next(iter(self.backend.credentials.items()))
-        request = AWSRequest(method=method.upper(), url=f"http://localhost{raw_path}" + (f"?{raw_query}" if raw_query
-                                                                                          else ""),
-                             headers=dict(headers), data=data)
+        request = AWSRequest(
+            method=method.upper(),
+            url=f"http://localhost{raw_path}" + (f"?{raw_query}" if raw_query else ""),
+            headers=dict(headers),
+            data=data,
+        )
         SigV4Auth(Credentials(key, secret), "execute-api", self.backend.region).add_auth(request)
         return {k: v for k, v in request.headers.items() if k in ("Authorization", "X-Amz-Date")}
 
     # -- auth --------------------------------------------------------------------
-    def token(self, user: str = DEMO_USER, *, password: str | None = None, pool: str | None = None,
-              scopes: Iterable[str] = ()) -> str:
+    def token(
+        self, user: str = DEMO_USER, *, password: str | None = None, pool: str | None = None, scopes: Iterable[str] = ()
+    ) -> str:
         """The Authorization value for a Cognito user (created on first use): an ID token, or an access
         token carrying `scopes` for routes that require them."""
         tokens = self.emulator.token(user, password or DEMO_PASSWORD, pool, tuple(scopes), create=True)
@@ -163,13 +186,24 @@ class Client:
         return next(iter(self.emulator.gateway.api_keys))
 
     # -- queues, streams, consumers ---------------------------------------------------
-    def send(self, target: Queue | Stream | FunctionSpec | Any, body: Any, *, partition_key: str | None = None,
-             group: str | None = None) -> str:
+    def send(
+        self,
+        target: Queue | Stream | FunctionSpec | Any,
+        body: Any,
+        *,
+        partition_key: str | None = None,
+        group: str | None = None,
+    ) -> str:
         """Put a record where a consumer reads it (a queue, a stream, or a storage-first route's source);
         returns the message id or sequence number. Models and JSON-able values are sent as JSON."""
         res = self._resource(target)
-        text = body if isinstance(body, str) else body.model_dump_json() if hasattr(body, "model_dump_json") \
+        text = (
+            body
+            if isinstance(body, str)
+            else body.model_dump_json()
+            if hasattr(body, "model_dump_json")
             else _json.dumps(body)
+        )
         if isinstance(res, Queue):
             kwargs: dict[str, Any] = {"QueueUrl": self.backend.queue_url(res), "MessageBody": text}
             if res.fifo:
@@ -177,8 +211,9 @@ class Client:
             return str(self.backend.client("sqs").send_message(**kwargs)["MessageId"])
         import uuid
 
-        out = self.backend.client("kinesis").put_record(StreamName=res.name, Data=text.encode(),
-                                                        PartitionKey=partition_key or uuid.uuid4().hex)
+        out = self.backend.client("kinesis").put_record(
+            StreamName=res.name, Data=text.encode(), PartitionKey=partition_key or uuid.uuid4().hex
+        )
         return str(out["SequenceNumber"])
 
     def _resource(self, target: Any) -> Queue | Stream:
@@ -202,8 +237,9 @@ class Client:
         if not isinstance(res, Queue):
             raise TypeError(f"{res!r} is a stream; streams have no dead-letter queue")
         sqs = self.backend.client("sqs")
-        got = sqs.receive_message(QueueUrl=self.backend.dlq_url(res), MaxNumberOfMessages=10,
-                                  VisibilityTimeout=0).get("Messages", [])
+        got = sqs.receive_message(QueueUrl=self.backend.dlq_url(res), MaxNumberOfMessages=10, VisibilityTimeout=0).get(
+            "Messages", []
+        )
         out = []
         for message in got:
             try:

@@ -27,9 +27,14 @@ def rest_event(
     pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(resource)) + "$"
     match = re.match(pattern, path)
     path_params = dict(zip(names, match.groups(), strict=True)) if match and names else None
-    hdrs = {"Accept": "application/json", "Host": "abcdef123.execute-api.us-east-1.amazonaws.com",
-            "User-Agent": "curl/8.5.0", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Port": "443",
-            "X-Forwarded-Proto": "https"}
+    hdrs = {
+        "Accept": "application/json",
+        "Host": "abcdef123.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "curl/8.5.0",
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
     raw: str | None = None
     if body is not None:
         raw = body if isinstance(body, str) else json.dumps(body)
@@ -62,10 +67,19 @@ def rest_event(
             "requestTimeEpoch": 1773101039000,
             "requestId": "e0a6b2a0-7b61-11e6-9a41-93e8deadbeef",
             "identity": {
-                "cognitoIdentityPoolId": None, "accountId": None, "cognitoIdentityId": None, "caller": None,
-                "sourceIp": "203.0.113.7", "principalOrgId": None, "accessKey": None,
-                "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None, "userArn": None,
-                "userAgent": "curl/8.5.0", "user": None, **(identity or {}),
+                "cognitoIdentityPoolId": None,
+                "accountId": None,
+                "cognitoIdentityId": None,
+                "caller": None,
+                "sourceIp": "203.0.113.7",
+                "principalOrgId": None,
+                "accessKey": None,
+                "cognitoAuthenticationType": None,
+                "cognitoAuthenticationProvider": None,
+                "userArn": None,
+                "userAgent": "curl/8.5.0",
+                "user": None,
+                **(identity or {}),
             },
             "domainName": "abcdef123.execute-api.us-east-1.amazonaws.com",
             "apiId": "abcdef123",
