@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from lambdakit.core.paths import Matcher, matcher, normal
 from lambdakit.declare.auth import IAM, Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive.plan import Plan
@@ -74,26 +74,17 @@ class Route:
     spec: FunctionSpec
     method: str
     path: str
-    pattern: re.Pattern[str]
-    rank: tuple[int, ...]  # literal segments sort before parameters, parameters before greedy ones
+    matcher: Matcher
+
+    @property
+    def rank(self) -> tuple[int, ...]:
+        """Literal segments sort before parameters, parameters before greedy ones."""
+        return self.matcher.rank
 
 
 def _compile(spec: FunctionSpec) -> Route:
     assert spec.route is not None
-    path = spec.route.path.rstrip("/") or "/"
-    regex, rank = "", []
-    for segment in [s for s in path.split("/") if s]:
-        found = re.fullmatch(r"\{([^}]+?)(\+?)\}", segment)
-        if found is None:
-            regex += "/" + re.escape(segment)
-            rank.append(0)
-        elif found.group(2):
-            regex += f"/(?P<{found.group(1)}>.+)"
-            rank.append(2)
-        else:
-            regex += f"/(?P<{found.group(1)}>[^/]+)"
-            rank.append(1)
-    return Route(spec, spec.route.method, path, re.compile(f"^{regex or '/'}$"), tuple(rank))
+    return Route(spec, spec.route.method, normal(spec.route.path), matcher(spec.route.path))
 
 
 class Gateway:
@@ -137,9 +128,9 @@ class Gateway:
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:
-            found = route.pattern.match(path)
+            found = route.matcher.match(path)
             if found is not None and route.method == method.upper():
-                return route, found.groupdict()
+                return route, found
         return None, {}
 
     def method_arn(self, method: str, path: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import Any
+
+from lambdakit.core.paths import matcher
 
 
 def rest_event(
@@ -23,10 +24,7 @@ def rest_event(
 ) -> dict[str, Any]:
     """An event as API Gateway's Lambda proxy integration sends it. `resource` is the route template."""
     resource = resource or path
-    names = re.findall(r"\{([^}+]+)\+?\}", resource)
-    pattern = "^" + re.sub(r"\\\{[^}]+\\\}", "([^/]+)", re.escape(resource)) + "$"
-    match = re.match(pattern, path)
-    path_params = dict(zip(names, match.groups(), strict=True)) if match and names else None
+    path_params = matcher(resource).match(path) or None
     hdrs = {
         "Accept": "application/json",
         "Host": "abcdef123.execute-api.us-east-1.amazonaws.com",
