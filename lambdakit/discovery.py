@@ -101,6 +101,7 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
     problems: list[str] = []
     services: list[tuple[str, Service]] = []
     functions: list[FunctionSpec] = []
+    taken: set[int] = set()  # ids of the specs in `functions`
     values: list[Resource | Cognito] = []
     origins: dict[int, str] = {}
     variables: dict[int, str] = {}
@@ -116,7 +117,8 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
                     values.append(value)
             elif getattr(value, "__module__", None) == module.__name__:
                 spec = spec_of(value)
-                if spec is not None and spec.module == module.__name__ and all(spec is not f for f in functions):
+                if spec is not None and spec.module == module.__name__ and id(spec) not in taken:
+                    taken.add(id(spec))
                     functions.append(spec)
                 problems += problems_of(value)
     if len(services) > 1:

@@ -77,7 +77,7 @@ def shape(path: str) -> str:
 
 def execute_api_glob(path: str) -> str:
     """The template as an execute-api ARN's resource part: each parameter a `*`."""
-    return "/" + "/".join("*" if s.name else s.text for s in segments(path)) if segments(path) else "/"
+    return "/" + "/".join("*" if s.name else s.text for s in segments(path))
 
 
 def normal(path: str) -> str:

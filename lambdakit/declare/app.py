@@ -45,7 +45,3 @@ class App:
     def declared(self, value: Resource | Cognito) -> bool:
         """Whether `value` is bound to a module-level name of the package (so lambdakit can create it)."""
         return id(value) in self.origins
-
-    def label(self, value: Resource | Cognito) -> str:
-        """The name the user wrote for a declaration (its module variable), for messages."""
-        return self.variables.get(id(value), value.name.replace("-", "_") if value.name else "pool")

@@ -138,10 +138,6 @@ class Queue(Resource):
         if not 1 <= retention_days <= 14:
             raise DeclarationError(f"queue {name!r}: retention_days={retention_days} must be between 1 and 14")
 
-    @property
-    def dlq_logical_id(self) -> str:
-        return camel(self.name) + "DeadLetterQueue"
-
     def send(self, message: Any, group: str | None = None, dedup_id: str | None = None) -> str:
         """Send a model or JSON-able value; returns the message id. FIFO queues: `group` orders messages,
         and a repeated `dedup_id` within 5 minutes is dropped by SQS (every send is distinct without one)."""

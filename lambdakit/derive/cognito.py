@@ -17,6 +17,15 @@ from lambdakit.core.names import camel
 from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito, split_scope
 
+#: What a user pool asks of a password; `lambdakit local` creates its pools with the same rules.
+PASSWORD_POLICY: dict[str, Any] = {
+    "MinimumLength": 12,
+    "RequireLowercase": True,
+    "RequireUppercase": True,
+    "RequireNumbers": True,
+    "RequireSymbols": True,
+}
+
 ACCESS_TOKEN_MINUTES = 60
 REFRESH_TOKEN_DAYS = 30
 USER_CLIENT_SCOPES = ("email", "openid", "profile")
@@ -116,16 +125,7 @@ def pool_resources(pool: Cognito, scopes: tuple[str, ...] = ()) -> dict[str, Any
         "EnabledMfas": ["SOFTWARE_TOKEN_MFA"],
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": not pool.self_signup},
         "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
-        "Policies": {
-            "PasswordPolicy": {
-                "MinimumLength": 12,
-                "RequireLowercase": True,
-                "RequireUppercase": True,
-                "RequireNumbers": True,
-                "RequireSymbols": True,
-                "TemporaryPasswordValidityDays": 3,
-            }
-        },
+        "Policies": {"PasswordPolicy": {**PASSWORD_POLICY, "TemporaryPasswordValidityDays": 3}},
         "DeletionProtection": "ACTIVE",
     }
     if pool.threat_protection:

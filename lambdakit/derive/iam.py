@@ -72,10 +72,11 @@ def table_arn(table: Table | str) -> str:
 def arn(resource: Resource) -> str:
     if isinstance(resource, Table):
         return table_arn(resource)
-    return f"${{{resource.logical_id}.Arn}}"
+    return _arn_of(resource.logical_id)
 
 
 def _arn_of(logical_id: str) -> str:
+    """The `Fn::Sub` form of a resource's ARN attribute (queues, streams, log groups)."""
     return f"${{{logical_id}.Arn}}"
 
 

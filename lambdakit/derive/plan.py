@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from lambdakit.core.names import (
@@ -167,10 +168,15 @@ class Plan:
         raise KeyError(name)
 
     def of(self, spec: FunctionSpec) -> FunctionPlan:
-        for fn in self.functions:
-            if fn.spec is spec:
-                return fn
-        raise KeyError(spec.name)
+        """The plan of a declared function; the local invoker asks on every invocation, so by index."""
+        found = self._by_spec.get(id(spec))
+        if found is None:
+            raise KeyError(spec.name)
+        return found
+
+    @cached_property
+    def _by_spec(self) -> dict[int, FunctionPlan]:
+        return {id(fn.spec): fn for fn in self.functions}
 
     def queue(self, queue: Queue) -> QueuePlan:
         return next(q for q in self.queues if q.declared is queue)

@@ -18,9 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from lambdakit.core.names import dead_letter_queue_name
+from lambdakit.core.names import dead_letter_queue_name, queue_name
 from lambdakit.declare.auth import Cognito
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
+from lambdakit.derive.cognito import PASSWORD_POLICY
 from lambdakit.derive.plan import KEEP_FAILED_SECONDS, Plan, QueuePlan, StreamPlan, TablePlan
 
 REGION = "us-east-1"
@@ -79,14 +80,12 @@ class Backend:
         }
         self.owners: dict[str, Resource] = {}  # ARN -> the declared resource
         self.labels: dict[int, str] = {}
-        self.queue_urls: dict[int, str] = {}
         self.user_pools: dict[str, Cognito] = {}  # declared; created in moto on first use (moto's are slow to make)
         self._pools: dict[str, LocalPool] = {}
         self._tables: dict[str, tuple[Any, ...]] = {}  # created here, by name: their key shape
         self._streams: set[str] = set()
         self._urls: dict[str, str] = {}  # queues created here, by name
         self._pointed: dict[str, Resource] = {}  # LK_<NAME> variable -> the resource it points at
-        self._prefer = False
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
 
@@ -151,13 +150,12 @@ class Backend:
         one created stays, unless `prefer` (a test client's own app), which recreates it with its own keys."""
         for value_id, variable in plan.app.variables.items():
             self.labels.setdefault(value_id, variable)
-        self._prefer = prefer
         for table in plan.all_tables():
             self._table(table, prefer)
         for queue in plan.all_queues():
-            self._queue(queue)
+            self._queue(queue, prefer)
         for stream in plan.streams:
-            self._stream(stream)
+            self._stream(stream, prefer)
         for fn in plan.functions:
             self.refs[f"{fn.log_group_id}.Arn"] = self.arn("logs", fn.log_group_name) + ":*"
         for pool in plan.app.pools:
@@ -201,7 +199,7 @@ class Backend:
         self.refs[f"{table.logical_id}.Arn"] = arn
         if table.declared is not None:
             self.owners[arn] = table.declared
-            self._point(table.declared, name)
+            self._point(table.declared, name, prefer)
 
     def _create_queue(self, name: str, attributes: dict[str, str]) -> str:
         url: str = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
@@ -213,7 +211,7 @@ class Backend:
         found = self._urls.get(name)
         return found if found is not None else str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
 
-    def _queue(self, queue: QueuePlan) -> None:
+    def _queue(self, queue: QueuePlan, prefer: bool = False) -> None:
         name = queue.local_name
         if name not in self._urls:
             fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if queue.fifo else {}
@@ -237,10 +235,9 @@ class Backend:
             if queue.declared is not None:
                 self.owners[self.arn("sqs", name)] = queue.declared
         if queue.declared is not None:
-            self.queue_urls[id(queue.declared)] = self._urls[name]
-            self._point(queue.declared, self._urls[name])
+            self._point(queue.declared, self._urls[name], prefer)
 
-    def _stream(self, stream: StreamPlan) -> None:
+    def _stream(self, stream: StreamPlan, prefer: bool = False) -> None:
         name = stream.local_name
         if name not in self._streams:
             self.client("kinesis").create_stream(StreamName=name, ShardCount=1)
@@ -249,19 +246,19 @@ class Backend:
             self.refs[stream.logical_id] = name
             self.refs[f"{stream.logical_id}.Arn"] = arn
             self.owners[arn] = stream.declared
-        self._point(stream.declared, name)
+        self._point(stream.declared, name, prefer)
 
-    def _point(self, resource: Resource, physical: str) -> None:
+    def _point(self, resource: Resource, physical: str, prefer: bool) -> None:
         """Set the `LK_<NAME>` variable that points the handle at what was created. Names that differ only in
         case or separators share a variable: across apps in one test session the first keeps it, unless
         `prefer` (a test client's own app)."""
         owner = self._pointed.get(resource.env)
-        if owner is None or owner is resource or self._prefer:
+        if owner is None or owner is resource or prefer:
             self._pointed[resource.env] = resource
             self._set_env(resource.env, physical)
 
     def queue_url(self, queue: Queue) -> str:
-        url = self.queue_urls.get(id(queue)) or self.refs.get(queue.logical_id)
+        url = self._urls.get(queue_name(queue.name, queue.fifo))
         if url is None:
             raise KeyError(f"{queue!r} was not created locally; declare it at module level or use it in reads=/writes=")
         return url
@@ -298,15 +295,7 @@ class Backend:
             PoolName=pool.name,
             UsernameAttributes=["email"],
             AutoVerifiedAttributes=["email"],
-            Policies={
-                "PasswordPolicy": {
-                    "MinimumLength": 12,
-                    "RequireLowercase": True,
-                    "RequireUppercase": True,
-                    "RequireNumbers": True,
-                    "RequireSymbols": True,
-                }
-            },
+            Policies={"PasswordPolicy": PASSWORD_POLICY},
         )["UserPool"]
         client = idp.create_user_pool_client(
             UserPoolId=created["Id"],
