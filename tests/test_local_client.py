@@ -12,7 +12,7 @@ import time
 import pytest
 
 import lambdakit as lk
-from lambdakit.local.backend import SeedError
+from lambdakit.local.seed import SeedError
 from lambdakit.testing import Client
 
 UNSIGNED = ", or the route needs a SigV4-signed request"  # API Gateway's MISSING_AUTHENTICATION_TOKEN

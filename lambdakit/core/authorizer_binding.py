@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lambdakit.core.names import DeclarationError
 from lambdakit.identity import Request
+
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import FunctionSpec
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def parameter_name(name: str) -> str:
     return re.sub(r"[^0-9a-zA-Z_]", "_", name).lower()
 
 
-def sources_of(spec: Any) -> tuple[Source, ...]:
+def sources_of(spec: FunctionSpec) -> tuple[Source, ...]:
     out = []
     for raw in spec.identity_sources:
         kind, _, name = raw.partition(":")
@@ -51,7 +54,7 @@ def sources_of(spec: Any) -> tuple[Source, ...]:
     return tuple(out)
 
 
-def plan(spec: Any) -> AuthorizerPlan:
+def plan(spec: FunctionSpec) -> AuthorizerPlan:
     """Check the function's signature against its kind; raises DeclarationError naming the fix."""
     import inspect
 
@@ -89,7 +92,7 @@ def plan(spec: Any) -> AuthorizerPlan:
     return AuthorizerPlan(False, tuple(bound), sources)
 
 
-def gateway_identity_source(spec: Any) -> tuple[Source, ...]:
+def gateway_identity_source(spec: FunctionSpec) -> tuple[Source, ...]:
     """The identity sources API Gateway checks before invoking: all of them when cached, none when not.
 
     With caching they are the cache key and API Gateway answers 401 when one is missing or empty,

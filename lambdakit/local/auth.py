@@ -93,7 +93,7 @@ class CognitoVerifier:
             claims = dict(jwt.decode(token, self.keys, algorithms=["RS256"]).claims)
         except (JoseError, ValueError, TypeError):
             raise Refusal(401, "UNAUTHORIZED", UNAUTHORIZED) from None
-        local = self.backend.created_pool(pool.name)
+        local = self.backend.pools.created(pool.name)
         if local is None or claims.get("iss") != local.issuer:
             raise Refusal(401, "UNAUTHORIZED", UNAUTHORIZED)
         exp = claims.get("exp")

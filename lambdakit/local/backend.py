@@ -1,4 +1,4 @@
-"""In-memory AWS for local runs and tests: moto, the declared resources created in it, and seed data.
+"""In-memory AWS for local runs and tests: moto, and the resources of a plan created in it.
 
 Resources are created under their declared names, as the runtime's fallback
 expects, and the `LK_<NAME>` variables are set to the physical names (queue
@@ -9,28 +9,21 @@ strings of the derived policies to the concrete ARNs of what it created.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-from dataclasses import dataclass
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from lambdakit.core.names import dead_letter_queue_name, queue_name
-from lambdakit.declare.auth import Cognito
-from lambdakit.declare.resources import Queue, Resource, Stream, Table
-from lambdakit.derive.cognito import PASSWORD_POLICY
+from lambdakit.declare.resources import Queue, Resource
 from lambdakit.derive.plan import KEEP_FAILED_SECONDS, Plan, QueuePlan, StreamPlan, TablePlan
+from lambdakit.local.pools import DEMO_PASSWORD, UserPools
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 #: The credentials local runs use; IAM-auth routes accept SigV4 signatures made with them.
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
-DEMO_USER = "demo@example.com"
-DEMO_PASSWORD = "Demo-Passw0rd!"
 
 _CLEARED = (
     "AWS_PROFILE",
@@ -50,20 +43,6 @@ _ENV = {
 }
 
 
-class SeedError(ValueError):
-    """The seed file names something the app does not declare, or holds the wrong shape."""
-
-
-@dataclass(frozen=True)
-class LocalPool:
-    """A user pool created in moto for a declared `lk.Cognito`: what verifying its tokens needs."""
-
-    name: str
-    pool_id: str
-    client_id: str
-    issuer: str
-
-
 class Backend:
     """moto, started once; resources are added as apps and fixtures declare them (idempotently)."""
 
@@ -80,8 +59,7 @@ class Backend:
         }
         self.owners: dict[str, Resource] = {}  # ARN -> the declared resource
         self.labels: dict[int, str] = {}
-        self.user_pools: dict[str, Cognito] = {}  # declared; created in moto on first use (moto's are slow to make)
-        self._pools: dict[str, LocalPool] = {}
+        self.pools = UserPools(region, account)
         self._tables: dict[str, tuple[Any, ...]] = {}  # created here, by name: their key shape
         self._streams: set[str] = set()
         self._urls: dict[str, str] = {}  # queues created here, by name
@@ -159,7 +137,7 @@ class Backend:
         for fn in plan.functions:
             self.refs[f"{fn.log_group_id}.Arn"] = self.arn("logs", fn.log_group_name) + ":*"
         for pool in plan.app.pools:
-            self.user_pools.setdefault(pool.name, pool)
+            self.pools.declare(pool)
 
     def arn(self, service: str, name: str) -> str:
         if service == "dynamodb":
@@ -281,52 +259,7 @@ class Backend:
         """A policy resource (`Fn::Sub` syntax) as a concrete ARN; unknown references stay unmatched."""
         return re.sub(r"\$\{([^}]+)\}", lambda m: self.refs.get(m.group(1), f"<unresolved {m.group(1)}>"), sub)
 
-    # -- Cognito --------------------------------------------------------------
-    def created_pool(self, name: str) -> LocalPool | None:
-        """The pool, if it exists in moto yet (no token can have been issued for one that does not)."""
-        return self._pools.get(name)
-
-    def _pool(self, pool: Cognito) -> LocalPool:
-        found = self._pools.get(pool.name)
-        if found is not None:
-            return found
-        idp = self.client("cognito-idp")
-        created = idp.create_user_pool(
-            PoolName=pool.name,
-            UsernameAttributes=["email"],
-            AutoVerifiedAttributes=["email"],
-            Policies={"PasswordPolicy": PASSWORD_POLICY},
-        )["UserPool"]
-        client = idp.create_user_pool_client(
-            UserPoolId=created["Id"],
-            ClientName=f"{pool.name}-client",
-            GenerateSecret=False,
-            ExplicitAuthFlows=[
-                "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-                "ALLOW_USER_PASSWORD_AUTH",
-                "ALLOW_REFRESH_TOKEN_AUTH",
-            ],
-        )["UserPoolClient"]
-        local = LocalPool(
-            pool.name,
-            created["Id"],
-            client["ClientId"],
-            f"https://cognito-idp.{self.region}.amazonaws.com/{created['Id']}",
-        )
-        self._pools[pool.name] = local
-        return local
-
-    def pool(self, name: str | None = None) -> LocalPool:
-        """A declared user pool (created in moto now if it is not yet); `name` may be omitted when there is one."""
-        names = ", ".join(self.user_pools) or "none"
-        if name is None:
-            if len(self.user_pools) != 1:
-                raise KeyError(f"name the user pool: there are {len(self.user_pools)} ({names})")
-            name = next(iter(self.user_pools))
-        if name not in self.user_pools:
-            raise KeyError(f"no user pool {name!r}; the declared ones are: {names}")
-        return self._pool(self.user_pools[name])
-
+    # -- the fixture's helpers ----------------------------------------------------
     def add_user(
         self,
         username: str,
@@ -334,107 +267,14 @@ class Backend:
         pool: str | None = None,
         attributes: dict[str, str] | None = None,
     ) -> None:
-        """Create a confirmed user with a permanent password (idempotent)."""
-        local = self.pool(pool)
-        idp = self.client("cognito-idp")
-        attrs = [
-            {"Name": k, "Value": v}
-            for k, v in {"email": username, "email_verified": "true", **(attributes or {})}.items()
-        ]
-        with contextlib.suppress(idp.exceptions.UsernameExistsException):
-            idp.admin_create_user(
-                UserPoolId=local.pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=attrs
-            )
-        idp.admin_set_user_password(UserPoolId=local.pool_id, Username=username, Password=password, Permanent=True)
+        """Create a confirmed user with a permanent password (idempotent), in a declared user pool."""
+        self.pools.add_user(username, password, pool, attributes)
 
-    def sign_in(
-        self, username: str, password: str, pool: str | None = None, scopes: tuple[str, ...] = ()
-    ) -> dict[str, Any]:
-        """Cognito's tokens for a user: `IdToken`, `AccessToken` (with `scopes` when asked), `ExpiresIn`."""
-        local = self.pool(pool)
-        idp = self.client("cognito-idp")
-        result: dict[str, Any] = idp.admin_initiate_auth(
-            UserPoolId=local.pool_id,
-            ClientId=local.client_id,
-            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
-        )["AuthenticationResult"]
-        if scopes:
-            result["AccessToken"] = self._scoped_access_token(local, username, scopes)
-        return result
-
-    def _scoped_access_token(self, local: LocalPool, username: str, scopes: tuple[str, ...]) -> str:
-        """An access token carrying custom scopes, as Cognito's OAuth flows issue; signed by moto's key."""
-        import uuid
-
-        from moto.cognitoidp.models import cognitoidp_backends
-
-        user_pool = cognitoidp_backends[self.account][self.region].user_pools[local.pool_id]
-        token, _ = user_pool.create_jwt(
-            local.client_id, username, "access", extra_data={"scope": " ".join(scopes), "origin_jti": str(uuid.uuid4())}
-        )
-        return str(token)
-
-    # -- seed data --------------------------------------------------------------
     def seed(self, data: dict[str, Any]) -> dict[str, int]:
-        """Load `{"tables": {name: [items]}, "queues": {name: [bodies]}, "streams": {name: [records]},
-        "users": [{"username", "password", "pool"?}]}`; returns how many of each were loaded."""
-        if not isinstance(data, dict):
-            raise SeedError("the seed is a JSON object with any of: tables, queues, streams, users")
-        unknown = set(data) - {"tables", "queues", "streams", "users"}
-        if unknown:
-            raise SeedError(f"unknown seed section(s) {', '.join(sorted(unknown))}; use tables, queues, streams, users")
-        counts = {"items": 0, "messages": 0, "records": 0, "users": 0}
-        for name, items in (data.get("tables") or {}).items():
-            table = self._seed_target(name, Table)
-            ddb = self.client("dynamodb")
-            from boto3.dynamodb.types import TypeSerializer
+        """Load seed data (`lambdakit.local.seed`); returns how many of each kind were loaded."""
+        from lambdakit.local.seed import load
 
-            serializer = TypeSerializer()
-            for item in _as_list(name, items):
-                plain = json.loads(json.dumps(item), parse_float=Decimal)
-                ddb.put_item(TableName=table.name, Item={k: serializer.serialize(v) for k, v in plain.items()})
-                counts["items"] += 1
-        for name, bodies in (data.get("queues") or {}).items():
-            queue = self._seed_target(name, Queue)
-            for body in _as_list(name, bodies):
-                kwargs: dict[str, Any] = {"QueueUrl": self.queue_url(queue), "MessageBody": _text(body)}
-                if queue.fifo:
-                    kwargs["MessageGroupId"] = "seed"
-                self.client("sqs").send_message(**kwargs)
-                counts["messages"] += 1
-        for name, records in (data.get("streams") or {}).items():
-            stream = self._seed_target(name, Stream)
-            for i, record in enumerate(_as_list(name, records)):
-                key = str(record.get("partition_key", i)) if isinstance(record, dict) and "data" in record else str(i)
-                value = record["data"] if isinstance(record, dict) and "data" in record else record
-                self.client("kinesis").put_record(StreamName=stream.name, Data=_text(value).encode(), PartitionKey=key)
-                counts["records"] += 1
-        for user in data.get("users") or []:
-            if not isinstance(user, dict) or "username" not in user:
-                raise SeedError(f'a seed user is {{"username": ..., "password": ..., "pool": ...}}, not {user!r}')
-            self.add_user(
-                user["username"], user.get("password", DEMO_PASSWORD), user.get("pool"), user.get("attributes")
-            )
-            counts["users"] += 1
-        return counts
-
-    def seed_file(self, path: str | Path) -> dict[str, int]:
-        try:
-            data = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as exc:
-            raise SeedError(f"{path}: not valid JSON: {exc}") from None
-        try:
-            return self.seed(data)
-        except SeedError as exc:
-            raise SeedError(f"{path}: {exc}") from None
-
-    def _seed_target(self, name: str, kind: type[Resource]) -> Any:
-        for res in self.owners.values():
-            if res.name == name and isinstance(res, kind):
-                return res
-        known = sorted(r.name for r in self.owners.values() if isinstance(r, kind))
-        raise SeedError(f"no {kind.kind} named {name!r}; the app declares: {', '.join(known) or 'none'}")
+        return load(self, data)
 
 
 def _shape(table: TablePlan) -> tuple[Any, ...]:
@@ -455,13 +295,3 @@ def _fresh_default_session() -> None:
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     boto3.DEFAULT_SESSION._session.register_component("data_loader", _LOADER[0])
-
-
-def _as_list(name: str, value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise SeedError(f"{name}: expected a list, got {type(value).__name__}")
-    return value
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)

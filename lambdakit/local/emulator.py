@@ -11,10 +11,11 @@ from typing import Any
 from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
 from lambdakit.derive.plan import plan_of
-from lambdakit.local.backend import DEMO_PASSWORD, Backend
+from lambdakit.local.backend import Backend
 from lambdakit.local.consumers import Consumers
 from lambdakit.local.gateway import Gateway
 from lambdakit.local.invoker import Invoker
+from lambdakit.local.pools import DEMO_PASSWORD
 
 
 class Emulator:
@@ -48,8 +49,8 @@ class Emulator:
             }
             pool = next(iter(names)) if len(names) == 1 else None
         if create:
-            self.backend.add_user(username, password or DEMO_PASSWORD, pool)
-        tokens = self.backend.sign_in(username, password or DEMO_PASSWORD, pool, tuple(scopes))
+            self.backend.pools.add_user(username, password or DEMO_PASSWORD, pool)
+        tokens = self.backend.pools.sign_in(username, password or DEMO_PASSWORD, pool, tuple(scopes))
         return {
             "id_token": tokens["IdToken"],
             "access_token": tokens["AccessToken"],

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.authorizer_binding import gateway_identity_source
 from lambdakit.runtime.authorizer import ACTION, UNAUTHORIZED, Handler, lookup, make_handler, source_value
+
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import FunctionSpec
 
 
 def method_arn(
@@ -93,7 +96,7 @@ class Decision:
 
 
 def authorize(
-    spec: Any, proxy_event: Mapping[str, Any], arn: str, handler: Handler | None = None, context: Any = None
+    spec: FunctionSpec, proxy_event: Mapping[str, Any], arn: str, handler: Handler | None = None, context: Any = None
 ) -> Decision:
     """Run `spec`'s authorizer for a request the way API Gateway does (without its result cache).
 

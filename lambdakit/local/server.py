@@ -23,9 +23,11 @@ from werkzeug.wrappers import Request, Response
 from lambdakit.declare.auth import IAM, Cognito
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.errors import error_body
-from lambdakit.local.backend import DEMO_PASSWORD, DEMO_USER, Backend
+from lambdakit.local.backend import Backend
 from lambdakit.local.emulator import Emulator
 from lambdakit.local.gateway import HttpRequest
+from lambdakit.local.pools import DEMO_PASSWORD, DEMO_USER
+from lambdakit.local.seed import SeedError, load_file
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 TOKEN_PATH = "/_lambdakit/token"
@@ -128,7 +130,7 @@ def banner(emulator: Emulator, url: str) -> str:
     if consumers:
         lines.append("")
         lines += [f"  consumer {s.name} <- {s.source.kind} {s.source.name}" for s in consumers if s.source]
-    pools = list(emulator.backend.user_pools)
+    pools = list(emulator.backend.pools.declared)
     if pools:
         pool_arg = f', "pool": "{pools[0]}"' if len(pools) > 1 else ""
         example = next(
@@ -188,10 +190,10 @@ def build(package: str, seed: str | None = None) -> Emulator:
     backend = Backend().start()
     app = discover(package)
     emulator = Emulator(app, backend)
-    for name in backend.user_pools:
-        backend.add_user(DEMO_USER, DEMO_PASSWORD, name)
+    for name in backend.pools.declared:
+        backend.pools.add_user(DEMO_USER, DEMO_PASSWORD, name)
     if seed:
-        counts = backend.seed_file(seed)
+        counts = load_file(backend, seed)
         logging.getLogger("lambdakit.local").info(
             "seeded from %s: %s", seed, ", ".join(f"{n} {k}" for k, n in counts.items() if n) or "nothing"
         )
@@ -222,7 +224,6 @@ def serve(
         )
         return
     from lambdakit.discovery import BuildError
-    from lambdakit.local.backend import SeedError
 
     try:
         emulator = build(package, seed)

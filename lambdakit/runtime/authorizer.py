@@ -25,11 +25,14 @@ How API Gateway judges the answer, for the local gateway, is in
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.authorizer_binding import AuthorizerPlan, Source, plan
 from lambdakit.errors import HTTPError
 from lambdakit.identity import Identity
+
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import FunctionSpec
 
 UNAUTHORIZED = "Unauthorized"  # the exact error message API Gateway turns into a 401
 ACTION = "execute-api:Invoke"
@@ -140,7 +143,7 @@ def pack(identity: Identity) -> dict[str, str]:
     return context
 
 
-def make_handler(spec: Any) -> Handler:
+def make_handler(spec: FunctionSpec) -> Handler:
     """The Lambda handler for an `@lk.authorizer` function; the plan is made once, here."""
     p = plan(spec)
     func = spec.func
@@ -177,7 +180,7 @@ def make_handler(spec: Any) -> Handler:
     return handler
 
 
-def _log(spec: Any, exc: BaseException, event: Mapping[str, Any]) -> None:
+def _log(spec: FunctionSpec, exc: BaseException, event: Mapping[str, Any]) -> None:
     from lambdakit.runtime.log import logger
 
     ctx = event.get("requestContext") or {}

@@ -13,16 +13,20 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.binding import http_plan, is_model, message_type
+from lambdakit.declare.resources import Queue
+
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
-def message_type_of(spec: Any) -> Any:
+def message_type_of(spec: FunctionSpec) -> Any:
     """What one record becomes: a storage-first route's body type, or a consumer's one parameter type."""
-    if spec.storage_first:
+    if spec.route is not None:  # storage first
         plan = http_plan(spec.func, spec.route.path_params, spec.where)
         assert plan.body is not None, f"{spec.where}: a storage-first route takes a body parameter"
         return plan.body.model
@@ -63,7 +67,7 @@ def _identifier(record: dict[str, Any], on_queue: bool) -> str:
     return str(record["messageId"] if on_queue else record["kinesis"]["sequenceNumber"])
 
 
-def _log_failure(spec: Any, record_id: str, what: str, exc: BaseException, trace: bool) -> None:
+def _log_failure(spec: FunctionSpec, record_id: str, what: str, exc: BaseException, trace: bool) -> None:
     from lambdakit.runtime.log import logger
 
     detail: Any = str(exc)
@@ -78,7 +82,7 @@ def _log_failure(spec: Any, record_id: str, what: str, exc: BaseException, trace
     )
 
 
-def make_handler(spec: Any) -> Handler:
+def make_handler(spec: FunctionSpec) -> Handler:
     """The Lambda handler of a consumer (`@lk.consume`) or a storage-first route's consumer."""
     import threading
 
@@ -95,8 +99,8 @@ def make_handler(spec: Any) -> Handler:
     source = spec.source
     if source is None:
         raise RuntimeError(f"{spec.where}: not a consumer: it has no queue or stream")
-    on_queue = source.kind == "queue"
-    fifo = on_queue and bool(source.fifo)
+    on_queue = isinstance(source, Queue)
+    fifo = isinstance(source, Queue) and source.fifo
     kind = "sqs" if on_queue else "kinesis"
     message_type = message_type_of(spec)
     parse = parser(message_type)

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 from lambdakit.core.binding import Param, http_plan, is_model
 from lambdakit.errors import HTTPError, error_body
 
-if TYPE_CHECKING:  # lk.Identity, lk.Request and lk.Response load when a function uses them
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import (
+        FunctionSpec,  # lk.Identity, lk.Request and lk.Response load when a function uses them
+    )
     from lambdakit.identity import Identity, Request
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -318,8 +321,9 @@ def _caller(
     return lambda event: func(**{name: read(event) for name, read in readers})
 
 
-def make_handler(spec: Any) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     route = spec.route
+    assert route is not None, f"{spec.where}: not an HTTP route"
     plan = http_plan(spec.func, route.path_params, spec.where)
     func = spec.func
     status = route.status or 200
@@ -350,7 +354,7 @@ def _request_id(event: dict[str, Any], context: Any) -> str | None:
     return rid or getattr(context, "aws_request_id", None)
 
 
-def _log_exception(spec: Any, exc: BaseException, request_id: str | None) -> None:
+def _log_exception(spec: FunctionSpec, exc: BaseException, request_id: str | None) -> None:
     from lambdakit.runtime.log import logger
 
     logger().exception("unhandled error in %s", spec.name, extra={"request_id": request_id, "function": spec.name})

@@ -17,9 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.names import idempotency_table_name
+from lambdakit.declare.resources import Queue, Stream
+
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import FunctionSpec
 
 TABLE_ENV = "LK_IDEMPOTENCY_TABLE"
 ID_ATTRIBUTE = "lk-id"  # an SQS message attribute naming the message across redrives
@@ -35,20 +39,20 @@ def record_key(source: str, record_id: str, body: bytes) -> dict[str, str]:
     return {"source": source, "id": record_id, "sha256": hashlib.sha256(body).hexdigest()}
 
 
-def remember_for(spec: Any) -> int:
+def remember_for(spec: FunctionSpec) -> int:
     """Seconds to keep a record: as long as the source could still deliver the message again."""
     source = spec.source
-    if source is not None and source.kind == "queue":
-        return int(source.retention_days) * 86400
-    if source is not None and source.kind == "stream":
-        return int(source.retention_hours) * 3600
+    if isinstance(source, Queue):
+        return source.retention_days * 86400
+    if isinstance(source, Stream):
+        return source.retention_hours * 3600
     return 86400
 
 
 class Guard:
     """Runs `func(message)` at most once per record key; a failure deletes the record so a retry runs again."""
 
-    def __init__(self, spec: Any, func: Callable[[Any], Any]) -> None:
+    def __init__(self, spec: FunctionSpec, func: Callable[[Any], Any]) -> None:
         from aws_lambda_powertools.utilities.idempotency import (
             DynamoDBPersistenceLayer,
             IdempotencyConfig,

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
-def spec_of(target: str) -> Any:
+def spec_of(target: str) -> FunctionSpec:
     module, _, name = target.partition(":")
     func = getattr(import_module(module), name)
-    spec = getattr(func, "__lambdakit__", None)
+    spec: FunctionSpec | None = getattr(func, "__lambdakit__", None)
     if spec is None:
         raise RuntimeError(f"{target} is not declared with a lambdakit decorator")
     return spec
 
 
-def handler_for(spec: Any) -> Handler:
+def handler_for(spec: FunctionSpec) -> Handler:
     if spec.kind == "consumer" or spec.storage_first:
         from lambdakit.runtime.batch import make_handler
     elif spec.kind == "http":

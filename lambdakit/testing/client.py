@@ -20,11 +20,12 @@ from lambdakit.declare.app import App
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.declare.resources import Queue, Resource, Stream
 from lambdakit.declare.service import Service
-from lambdakit.local.backend import DEMO_PASSWORD, DEMO_USER, Backend
+from lambdakit.local.backend import Backend
 from lambdakit.local.consumers import Drained
 from lambdakit.local.emulator import Emulator
 from lambdakit.local.gateway import HttpRequest
 from lambdakit.local.invoker import Invocation
+from lambdakit.local.pools import DEMO_PASSWORD, DEMO_USER
 
 _NO_BODY = object()
 Query = Mapping[str, Any] | Iterable[tuple[str, Any]]
