@@ -33,6 +33,7 @@ from lambdakit.errors import (
 )
 
 if TYPE_CHECKING:
+    from lambdakit.declare.cors import CORS
     from lambdakit.declare.service import Service, UsagePlan
     from lambdakit.identity import Identity, Request
     from lambdakit.response import Response
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "CORS": "lambdakit.declare.cors",
     "Service": "lambdakit.declare.service",
     "UsagePlan": "lambdakit.declare.service",
     "Identity": "lambdakit.identity",
@@ -71,6 +73,7 @@ def new_id() -> str:
 
 
 __all__ = [
+    "CORS",
     "IAM",
     "PUBLIC",
     "BadRequest",

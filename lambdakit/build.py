@@ -98,8 +98,14 @@ def build(app: App, out: Path) -> Path:
     template = build_template(app, code_uri="src")
     path = out / "template.yaml"
     path.write_text(dump_yaml(template))
-    (out / "openapi.json").write_text(
-        json.dumps(template["Resources"].get("Api", {}).get("Properties", {}).get("DefinitionBody", {}), indent=2)
-        + "\n"
-    )
+    (out / "openapi.json").write_text(openapi_text(app, "json"))
     return path
+
+
+def openapi_text(app: App, form: str = "json") -> str:
+    """The public OpenAPI 3.1 document of `app`, as JSON or YAML text."""
+    from lambdakit.derive.plan import plan_of
+    from lambdakit.derive.public_openapi import document
+
+    doc = document(plan_of(app))
+    return json.dumps(doc, indent=2) + "\n" if form == "json" else dump_yaml(doc)

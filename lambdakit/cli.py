@@ -1,4 +1,4 @@
-"""The `lambdakit` command: build, policy, routes, local, deploy."""
+"""The `lambdakit` command: build, policy, routes, openapi, local, deploy."""
 
 from __future__ import annotations
 
@@ -74,6 +74,40 @@ def routes(package: str) -> None:
     from lambdakit.derive.summary import summary
 
     click.echo(summary(_load(package)))
+
+
+@main.command()
+@click.argument("package")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: print to standard output).",
+)
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["json", "yaml"]),
+    default=None,
+    help="Output format (default: from --out's suffix, else json).",
+)
+def openapi(package: str, out: Path | None, form: str | None) -> None:
+    """Print PACKAGE's API as an OpenAPI 3.1 document, for people and client generators.
+
+    Every route with its typed parameters, request and response bodies, every
+    status it can answer (with the one error schema), its security scheme and
+    a tag per module. `lambdakit build` writes the same document to openapi.json.
+    """
+    from lambdakit.build import openapi_text
+
+    if form is None:
+        form = "yaml" if out is not None and out.suffix in (".yaml", ".yml") else "json"
+    text = openapi_text(_load(package), form)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    click.echo(f"wrote {out}", err=True)
 
 
 @main.command()

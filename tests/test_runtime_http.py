@@ -174,7 +174,8 @@ def test_bad_query_parameters_are_422(app: App) -> None:
 def test_typed_path_parameter(app: App) -> None:
     assert call(app, "item", rest_event("GET", "/items/7", resource="/items/{n}"))[2] == {"n": 7}
     status, _, body = call(app, "item", rest_event("GET", "/items/seven", resource="/items/{n}"))
-    assert status == 404 and body["error"]["code"] == "not_found"
+    assert status == 422 and body["error"]["code"] == "validation_error"
+    assert body["error"]["details"][0]["loc"] == ["path", "n"] and "path parameter n" in body["error"]["message"]
 
 
 def test_response_gives_full_control(app: App) -> None:
@@ -236,9 +237,9 @@ def test_handlers_survive_unusual_events(app: App, tmp_path: Path) -> None:
 
 def test_bad_input_never_reaches_aws_as_a_500(app: App) -> None:
     status, _, body = call(app, "search", rest_event("GET", "/search", query={"q": "a", "page": "9" * 60}))
-    assert status == 422 and body["error"]["details"][0]["msg"] == "integer out of range"
+    assert status == 422 and body["error"]["details"][0]["type"] == "less_than"
     status, _, body = call(app, "search", rest_event("GET", "/search", query={"q": "a", "page": "abc"}))
-    assert status == 422 and body["error"]["details"][0]["msg"] == "not an integer"
+    assert status == 422 and body["error"]["details"][0]["type"] == "int_parsing"
     event = rest_event("POST", "/raw", body={"a": 1})
     event["isBase64Encoded"] = True
     event["body"] = "%%% not base64 %%%"

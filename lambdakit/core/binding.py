@@ -18,51 +18,50 @@ from lambdakit.core.record import Record
 if TYPE_CHECKING:
     from weakref import WeakKeyDictionary
 
-_SCALARS: dict[Any, Callable[[str], Any]] = {}
+#: The scalar types a path or query parameter may have (besides `Literal[...]` and `Enum`s).
+SCALARS: tuple[type, ...] = (str, int, float, bool)
 
 
-def _bool(raw: str) -> bool:
-    low = raw.lower()
-    if low in ("true", "1", "yes", "on"):
+def _scalar_types() -> tuple[type, ...]:
+    """The scalars, with the standard-library ones imported only when a function needs to be bound."""
+    import datetime
+    import decimal
+    import uuid
+
+    return (*SCALARS, datetime.date, datetime.datetime, datetime.time, uuid.UUID, decimal.Decimal)
+
+
+def _unannotated(tp: Any) -> Any:
+    """`Annotated[T, ...]` -> T (the constraints stay on the parameter's annotation)."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def is_scalar(tp: Any) -> bool:
+    """A type a single path or query value can be validated as."""
+    import enum
+
+    tp = _unannotated(tp)
+    if typing.get_origin(tp) is typing.Literal:
+        return all(isinstance(v, (str, int, bool)) for v in typing.get_args(tp))
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return True
-    if low in ("false", "0", "no", "off"):
-        return False
-    raise ValueError("not a boolean (use true or false)")
-
-
-def _int(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError("not an integer") from None
-    if abs(value) >= 10**38:  # beyond what DynamoDB (38 digits) or any sane id holds
-        raise ValueError("integer out of range")
-    return value
-
-
-def _float(raw: str) -> float:
-    import math
-
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError("not a number") from None
-    if not math.isfinite(value):
-        raise ValueError("not a finite number")
-    return value
-
-
-_SCALARS.update({str: str, int: _int, float: _float, bool: _bool})
+    return tp in _scalar_types()
 
 
 class Param(Record):
-    """One parameter: where its value comes from (`path`, `query`, `body`, `identity`, `request`)."""
+    """One parameter: where its value comes from (`path`, `query`, `body`, `identity`, `request`).
 
-    __match_args__ = ("name", "source", "convert", "many", "required", "default", "model")
+    `annotation` is the declared type with its constraints (`Annotated[int, Field(ge=1)]`), less any
+    `Optional`; `model` the body's type. A `plain` parameter is an unconstrained `str`: it needs no validation.
+    """
+
+    __match_args__ = ("name", "source", "annotation", "many", "required", "default", "model")
     __slots__ = __match_args__
     name: str
     source: str
-    convert: Callable[[str], Any] | None
+    annotation: Any
     many: bool
     required: bool
     default: Any
@@ -72,7 +71,7 @@ class Param(Record):
         self,
         name: str,
         source: str,
-        convert: Callable[[str], Any] | None = None,
+        annotation: Any = str,
         many: bool = False,
         required: bool = True,
         default: Any = None,
@@ -80,7 +79,7 @@ class Param(Record):
     ) -> None:
         self._set("name", name)
         self._set("source", source)
-        self._set("convert", convert)
+        self._set("annotation", annotation)
         self._set("many", many)
         self._set("required", required)
         self._set("default", default)
@@ -88,6 +87,8 @@ class Param(Record):
 
 
 class Plan(Record):
+    """A function's parameters in order, its body parameter, and whether it needs a caller."""
+
     __match_args__ = ("params", "body", "wants_identity")
     __slots__ = __match_args__
     params: tuple[Param, ...]
@@ -103,12 +104,23 @@ class Plan(Record):
     def query(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.source == "query")
 
+    @property
+    def values(self) -> tuple[Param, ...]:
+        """The path and query parameters: the ones validated from strings."""
+        return tuple(p for p in self.params if p.source in ("path", "query"))
+
 
 _NEVER = object()  # what Identity / Request are while nothing has imported them
 
 
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
+    """`T | None` -> (T, True), looking through `Annotated` on either side."""
     origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        inner, optional = _unwrap_optional(typing.get_args(tp)[0])
+        if optional:  # Annotated[T | None, ...] -> Annotated[T, ...]
+            return typing.Annotated[(inner, *tp.__metadata__)], True
+        return tp, False
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(args) == 1 and len(typing.get_args(tp)) == 2:
@@ -121,20 +133,22 @@ def is_model(tp: Any) -> bool:
 
 
 def _is_body_type(tp: Any) -> bool:
+    tp = _unannotated(tp)
     return is_model(tp) or tp in (dict, list) or (typing.get_origin(tp) in (dict, list) and not _scalar_list(tp))
 
 
-def _scalar_list(tp: Any) -> Any:
+def _scalar_list(tp: Any) -> bool:
+    """`list[T]` of a scalar T: a query parameter given once per value (`?tag=a&tag=b`)."""
+    tp = _unannotated(tp)
     if typing.get_origin(tp) is list:
         args = typing.get_args(tp)
-        if len(args) == 1 and args[0] in _SCALARS:
-            return args[0]
-    return None
+        return len(args) == 1 and is_scalar(args[0])
+    return False
 
 
 def hints(func: Callable[..., Any]) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(func)
+        return typing.get_type_hints(func, include_extras=True)
     except Exception as exc:  # a forward reference that does not resolve
         raise DeclarationError(f"cannot read the type hints of {func.__qualname__}: {exc}") from None
 
@@ -181,25 +195,25 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
         has_default = p.default is not inspect.Parameter.empty
         default = p.default if has_default else None
         inner, optional = _unwrap_optional(tp)
+        kind = _unannotated(inner)
         if p.name in path_params:
-            if inner not in (str, int, float):
-                raise DeclarationError(f"{where}: path parameter {p.name!r} must be str, int or float, not {tp!r}")
-            params.append(Param(p.name, "path", _SCALARS[inner]))
-        elif inner is Identity:
+            if not is_scalar(inner) or optional:
+                raise DeclarationError(
+                    f"{where}: path parameter {p.name!r} has type {tp!r}; use str, int, float, bool, a date, "
+                    "datetime, UUID, Decimal, Literal or Enum (constrained with Annotated[..., Field(...)] if need be)"
+                )
+            params.append(Param(p.name, "path", inner))
+        elif kind is Identity:
             params.append(Param(p.name, "identity", required=not optional))
-        elif inner is Request:
+        elif kind is Request:
             params.append(Param(p.name, "request"))
-        elif inner in _SCALARS:
-            params.append(
-                Param(p.name, "query", _SCALARS[inner], required=not (has_default or optional), default=default)
-            )
-        elif _scalar_list(inner) is not None:
+        elif is_scalar(inner) or _scalar_list(inner):
             params.append(
                 Param(
                     p.name,
                     "query",
-                    _SCALARS[_scalar_list(inner)],
-                    many=True,
+                    inner,
+                    many=_scalar_list(inner),
                     required=not (has_default or optional),
                     default=default,
                 )
@@ -209,13 +223,13 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
                 raise DeclarationError(
                     f"{where}: parameters {body.name!r} and {p.name!r} both take the body; a route has one body"
                 )
-            body = Param(p.name, "body", required=not (has_default or optional), default=default, model=inner)
+            body = Param(p.name, "body", inner, required=not (has_default or optional), default=default, model=kind)
             params.append(body)
         else:
             raise DeclarationError(
                 f"{where}: parameter {p.name!r} has type {tp!r}, which cannot be bound; use str, int, float, "
-                "bool (or Optional / list of them) for a query parameter, a pydantic model, dict or list for "
-                "the body, lk.Identity or lk.Request"
+                "bool, a date, datetime, UUID, Decimal, Literal or Enum (or Optional / list of them) for a query "
+                "parameter, a pydantic model, dict or list for the body, lk.Identity or lk.Request"
             )
     missing = [name for name in path_params if name not in names]
     if missing:

@@ -86,6 +86,7 @@ class Service:
         domain: str | None = None,
         base_path: str | None = None,
         stage: str = "api",
+        cors: Any = None,
     ) -> None:
         self.name = check_name("service", name)
         from .functions import _auth
@@ -101,6 +102,9 @@ class Service:
         self.domain = domain
         self.base_path = base_path
         self.stage = stage
+        from .cors import cors_of
+
+        self.cors = cors_of(cors, f"lk.Service({name!r})")
         if throttle is not None and (len(throttle) != 2 or throttle[0] <= 0 or throttle[1] <= 0):
             raise DeclarationError(f"lk.Service({name!r}): throttle=(rate_per_second, burst), both positive")
         if architecture not in ("arm64", "x86_64"):

@@ -13,6 +13,7 @@ from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive.authorizers import problems as auth_problems
+from lambdakit.derive.operations import type_problems
 from lambdakit.derive.storage import check as storage_check
 
 
@@ -56,6 +57,7 @@ def problems(app: App) -> list[str]:
                 else:
                     routes[key] = spec
                 plan = http_plan(spec.func, spec.route.path_params, spec.where)
+                problems += type_problems(spec)
                 if spec.storage_first:
                     extra = [p.name for p in plan.params if p.source not in ("body",)]
                     if plan.body is None or extra:
@@ -86,6 +88,13 @@ def _service_problems(app: App) -> list[str]:
     service = app.service
     where = f"lk.Service({service.name!r})"
     found = []
+    if service.cors is not None:
+        found += [
+            f"{s.where}: OPTIONS {s.route.path} is the CORS preflight, which API Gateway answers itself "
+            f"under {where}'s cors=; remove this route or cors="
+            for s in app.functions
+            if s.route is not None and s.route.method == "OPTIONS"
+        ]
     for option, value in (("domain", service.domain), ("base_path", service.base_path)):
         if value is not None:
             found.append(

@@ -1,7 +1,9 @@
-"""The REST API's OpenAPI body: one operation per route, with its integration and its auth.
+"""The REST API's body in the template: the dialect API Gateway imports (OpenAPI 3.0, draft-4 models).
 
-API Gateway reads the `x-amazon-apigateway-*` extensions; everything else is
-plain OpenAPI 3, so the same document serves as the API's documentation.
+It renders the operations of `derive.operations` with their integrations,
+auth and gateway responses. API Gateway reads the `x-amazon-apigateway-*`
+extensions and validates bodies with draft-4 models; the document for people
+and client generators is `derive.public_openapi`, from the same operations.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from lambdakit.declare.app import App
 from lambdakit.declare.auth import IAM, Cognito
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive import authorizers
-from lambdakit.derive.plan import FunctionPlan, Plan
+from lambdakit.derive.operations import Operation, operations
+from lambdakit.derive.plan import Plan
 from lambdakit.errors import error_body
 
 ERROR_SCHEMA = {
@@ -51,17 +54,27 @@ GATEWAY_RESPONSES = {
 }
 
 
-def _gateway_response(code: str, message: str) -> dict[str, Any]:
+def preflight_id(path: str) -> str:
+    """A unique operation id for a path's CORS preflight."""
+    from lambdakit.core.paths import segments
+
+    words = [segment.name or segment.text for segment in segments(path)] or ["root"]
+    return camel("-".join(w for w in "-".join(words).replace(".", "-").split("-") if w)) + "Preflight"
+
+
+def _gateway_response(code: str, message: str, app: App) -> dict[str, Any]:
     import json
 
     body = error_body(code, "MESSAGE", request_id="REQUEST_ID")
     # `messageString` arrives quoted; the other variables are bare and need quotes.
     value = message if message.endswith("messageString") else f'"{message}"'
     template = json.dumps(body).replace('"MESSAGE"', value).replace('"REQUEST_ID"', '"$context.requestId"')
-    return {
-        "responseTemplates": {"application/json": template},
-        "responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
-    }
+    parameters = {"gatewayresponse.header.Content-Type": "'application/json'"}
+    if app.service.cors is not None:
+        from lambdakit.derive.cors import gateway_response_parameters
+
+        parameters.update(gateway_response_parameters(app.service.cors))
+    return {"responseTemplates": {"application/json": template}, "responseParameters": parameters}
 
 
 def operation_id(spec: FunctionSpec) -> str:
@@ -87,18 +100,12 @@ def security(app: App, spec: FunctionSpec) -> list[dict[str, list[str]]]:
     return [requirement] if requirement else []
 
 
-def _parameters(spec: FunctionSpec) -> list[dict[str, Any]]:
-    from lambdakit.core.binding import http_plan
-
-    assert spec.route is not None
-    plan = http_plan(spec.func, spec.route.path_params, spec.where)
-    out = []
-    for p in plan.params:
-        if p.source == "path":
-            out.append({"name": p.name, "in": "path", "required": True, "schema": {"type": "string"}})
-        elif p.source == "query":
-            out.append({"name": p.name, "in": "query", "required": p.required, "schema": {"type": "string"}})
-    return out
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    """Path and query parameters as API Gateway imports them: it keeps only the name, place and `required`."""
+    return [
+        {"name": p.name, "in": p.source, "required": p.required or p.source == "path", "schema": {"type": "string"}}
+        for p in op.parameters
+    ]
 
 
 def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, Any]:
@@ -117,25 +124,31 @@ def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, A
     return integration
 
 
-def operation(app: App, fn: FunctionPlan) -> dict[str, Any]:
-    from lambdakit.core.binding import http_plan
+def operation(app: App, op: Operation) -> dict[str, Any]:
     from lambdakit.derive.storage import method_responses, storage_integration
 
-    spec = fn.spec
+    fn, spec = op.fn, op.spec
     assert spec.route is not None
-    params = _parameters(spec)
-    op: dict[str, Any] = {"operationId": operation_id(spec), "parameters": params}
-    plan = http_plan(spec.func, spec.route.path_params, spec.where)
-    if plan.body is not None:
-        op["requestBody"] = {
-            "required": plan.body.required,
+    params = _parameters(op)
+    out: dict[str, Any] = {"operationId": op.operation_id, "parameters": params}
+    if op.body is not None:
+        out["requestBody"] = {
+            "required": op.body.required,
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model_name(spec)}"}}},
         }
-    op["security"] = security(app, spec)
+    out["security"] = security(app, spec)
+    responses: dict[str, Any] = {answer.status: {"description": answer.description} for answer in op.answers}
+    cors = app.service.cors
     if spec.storage_first:
-        op["x-amazon-apigateway-request-validator"] = "body"
-        op["x-amazon-apigateway-integration"] = storage_integration(fn)
-        op["responses"] = method_responses()  # every status the integration maps to needs its method response
+        out["x-amazon-apigateway-request-validator"] = "body"
+        integration = storage_integration(fn)
+        responses.update(method_responses())  # every status the integration maps to needs its method response
+        if cors is not None:
+            from lambdakit.derive.cors import method_response_headers, with_origin
+
+            integration = with_origin(cors, integration)
+            responses = {k: {**v, "headers": method_response_headers(cors)} for k, v in responses.items()}
+        out["x-amazon-apigateway-integration"] = integration
     else:
         cache_keys = []
         if spec.route.cache:
@@ -144,34 +157,29 @@ def operation(app: App, fn: FunctionPlan) -> dict[str, Any]:
             params += cache_key_parameters(app, spec)  # the caller's credentials keep cached answers per caller
             where = {"path": "path", "query": "querystring", "header": "header"}
             cache_keys = [f"method.request.{where[p['in']]}.{p['name']}" for p in params]
-        op["x-amazon-apigateway-integration"] = lambda_integration(spec, cache_keys)
-        status = str(spec.route.status or (204 if _returns_none(spec) else 200))
-        op["responses"] = {status: {"description": "success"}, "4XX": {"description": "client error"}}
-    return op
-
-
-def _returns_none(spec: FunctionSpec) -> bool:
-    from lambdakit.core.binding import hints
-
-    return hints(spec.func).get("return", object) is type(None)
+        out["x-amazon-apigateway-integration"] = lambda_integration(spec, cache_keys)
+    out["responses"] = dict(sorted(responses.items()))
+    return out
 
 
 def document(plan: Plan) -> dict[str, Any]:
     """The API Gateway body (OpenAPI 3.0 with API Gateway's extensions) of a plan's routes."""
-    from lambdakit.core.binding import http_plan
     from lambdakit.derive.jsonschema import body_schema
 
     app = plan.app
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for fn in plan.functions:
-        spec = fn.spec
-        if spec.kind != "http" or spec.route is None:
-            continue
-        paths.setdefault(spec.route.path, {})[spec.route.method.lower()] = operation(app, fn)
-        body = http_plan(spec.func, spec.route.path_params, spec.where).body
-        if body is not None:
-            schemas[model_name(spec)] = body_schema(body.model)
+    for op in operations(plan):
+        paths.setdefault(op.path, {})[op.method.lower()] = operation(app, op)
+        if op.body is not None:
+            schemas[model_name(op.spec)] = body_schema(op.body.model)
+    cors = app.service.cors
+    if cors is not None:
+        from lambdakit.derive.cors import preflight
+
+        for path, ops in paths.items():
+            methods = tuple(method.upper() for method in ops)
+            ops["options"] = preflight(cors, methods, preflight_id(path))
     doc: dict[str, Any] = {
         "openapi": "3.0.1",
         "info": {"title": app.service.name, "version": "1.0"},
@@ -181,7 +189,7 @@ def document(plan: Plan) -> dict[str, Any]:
             "body": {"validateRequestBody": True, "validateRequestParameters": False}
         },
         "x-amazon-apigateway-gateway-responses": {
-            kind: _gateway_response(code, message) for kind, (code, message) in GATEWAY_RESPONSES.items()
+            kind: _gateway_response(code, message, app) for kind, (code, message) in GATEWAY_RESPONSES.items()
         },
     }
     if not doc["components"]["securitySchemes"]:

@@ -106,11 +106,18 @@ class Gateway:
         }
         self._validators: dict[int, Any] = {}
         self._media: dict[int, set[str]] = {}
+        self._response_checks: dict[int, Any] = {}
 
     # -- the pipeline ---------------------------------------------------------------
     def handle(self, request: HttpRequest) -> HttpResponse:
         request_id = str(uuid.uuid4())
         path = request.path.rstrip("/") or "/"
+        cors = self.app.service.cors
+        if cors is not None and request.method.upper() == "OPTIONS":
+            methods = self.methods_at(path)
+            if methods:  # the mock integration of the template's OPTIONS operation
+                headers = cors.preflight_headers(request.header("Origin"), tuple(sorted({*methods, "OPTIONS"})))
+                return HttpResponse(204, [*headers.items(), ("x-amzn-RequestId", request_id)], b"")
         route, params = self.match(request.method, path)
         if route is None:
             return self.refuse(
@@ -132,6 +139,10 @@ class Gateway:
             if found is not None and route.method == method.upper():
                 return route, found
         return None, {}
+
+    def methods_at(self, path: str) -> set[str]:
+        """The methods some route serves at `path` (a preflight asks for the path, not a method)."""
+        return {route.method for route in self.routes if route.matcher.match(path) is not None}
 
     def method_arn(self, method: str, path: str) -> str:
         return (
@@ -271,14 +282,18 @@ class Gateway:
             result = self.invoker.call(spec, event, "http", request_id=request_id)
         except Exception:
             log.exception("%s failed; API Gateway answers 502", spec.name)
-            return self.refuse(Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id)
+            return self.refuse(
+                Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id, _header(event, "Origin")
+            )
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
             log.error(
                 "%s returned %r, not a Lambda proxy response ({'statusCode': int, ...}); API Gateway answers 502",
                 spec.name,
                 type(result).__name__,
             )
-            return self.refuse(Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id)
+            return self.refuse(
+                Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id, _header(event, "Origin")
+            )
         headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
         for key, values in (result.get("multiValueHeaders") or {}).items():
             headers += [(key, str(v)) for v in values if (key, str(v)) not in headers]
@@ -287,7 +302,28 @@ class Gateway:
         headers.append(("x-amzn-RequestId", request_id))
         raw = result.get("body") or ""
         body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
-        return HttpResponse(result["statusCode"], headers, body)
+        response = HttpResponse(result["statusCode"], headers, body)
+        return self._checked(spec, response, request_id)
+
+    def _checked(self, spec: FunctionSpec, response: HttpResponse, request_id: str) -> HttpResponse:
+        """A success whose JSON body breaks the return annotation becomes a 500 naming the fields."""
+        media = (response.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+        if not 200 <= response.status < 300 or not (media == "application/json" or media.endswith("+json")):
+            return response
+        if id(spec) not in self._response_checks:
+            from lambdakit.local.responses import checker
+
+            self._response_checks[id(spec)] = checker(spec)
+        check = self._response_checks[id(spec)]
+        errors = check(response.body) if check is not None else None
+        if not errors:
+            return response
+        from lambdakit.local.responses import mismatch_message
+
+        message = mismatch_message(spec, errors)
+        log.error("%s (on Lambda this body would reach the caller as is)", message)
+        body = error_body("response_validation_error", message, errors, request_id)
+        return _json_response(500, body, request_id)
 
     def _validator(self, spec: FunctionSpec) -> Any:
         found = self._validators.get(id(spec))
@@ -321,9 +357,10 @@ class Gateway:
         self.invoker.record(
             Invocation(spec.name, "store", str(status), (time.perf_counter() - start) * 1000, request_id)
         )
-        return HttpResponse(
-            status, [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)], body.encode()
-        )
+        headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)]
+        if self.app.service.cors is not None:  # what the integration's response templates set
+            headers += self.app.service.cors.response_headers(request.header("Origin")).items()
+        return HttpResponse(status, headers, body.encode())
 
     def _media_types(self, spec: FunctionSpec) -> set[str]:
         found = self._media.get(id(spec))
@@ -334,8 +371,17 @@ class Gateway:
         return found
 
     # -- API Gateway's own answers -------------------------------------------------------
-    def refuse(self, refusal: Refusal, request: HttpRequest | None, request_id: str) -> HttpResponse:
+    def refuse(
+        self, refusal: Refusal, request: HttpRequest | None, request_id: str, origin: str | None = None
+    ) -> HttpResponse:
         """A gateway response, rendered as the template's `x-amazon-apigateway-gateway-responses` renders it."""
+        response = self._gateway_response(refusal, request, request_id)
+        cors = self.app.service.cors
+        if cors is not None:
+            response.headers += cors.gateway_headers(origin or (request.header("Origin") if request else None)).items()
+        return response
+
+    def _gateway_response(self, refusal: Refusal, request: HttpRequest | None, request_id: str) -> HttpResponse:
         from lambdakit.derive.openapi import GATEWAY_RESPONSES
 
         entry = GATEWAY_RESPONSES.get(refusal.kind) or GATEWAY_RESPONSES.get(

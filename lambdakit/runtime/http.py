@@ -187,56 +187,43 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     return read
 
 
-def _query_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
-    name, convert = param.name, param.convert
-    assert convert is not None
+def _values_reader(params: tuple[Param, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The path and query values of a route, validated together (every bad one in one 422)."""
+    from lambdakit.core.params import InvalidParameters, Raw, validator
 
-    def fail(message: str, kind: str) -> _Invalid:
-        return _Invalid(
-            422,
-            "validation_error",
-            f"invalid query parameter {name}: {message}",
-            [{"loc": ["query", name], "msg": message, "type": kind}],
-        )
+    check = validator(params)
+    path_names = tuple(p.name for p in params if p.source == "path")
+    single = tuple(p.name for p in params if p.source == "query" and not p.many)
+    many = tuple(p.name for p in params if p.source == "query" and p.many)
 
-    def read(event: dict[str, Any]) -> Any:
-        if param.many:
-            values = (event.get("multiValueQueryStringParameters") or {}).get(name)
-            if not values:
-                if param.required:
-                    raise fail("Field required", "missing")
-                return param.default
-            try:
-                return [convert(v) for v in values]
-            except ValueError as exc:
-                raise fail(str(exc), "type_error") from None
-        value = (event.get("queryStringParameters") or {}).get(name)
-        if value is None:
-            if param.required:
-                raise fail("Field required", "missing")
-            return param.default
+    def read(event: dict[str, Any]) -> dict[str, Any]:
+        raw: dict[str, Raw] = {}
+        if path_names:
+            given = event.get("pathParameters") or {}
+            raw.update((name, given[name]) for name in path_names if name in given)
+        if single:
+            given = event.get("queryStringParameters") or {}
+            raw.update((name, given[name]) for name in single if name in given)
+        if many:
+            given = event.get("multiValueQueryStringParameters") or {}
+            raw.update((name, given[name]) for name in many if given.get(name))
         try:
-            return convert(value)
-        except ValueError as exc:
-            raise fail(str(exc), "type_error") from None
+            return check(raw)
+        except InvalidParameters as bad:
+            raise _Invalid(422, "validation_error", bad.message, bad.errors) from None
 
     return read
 
 
 def _path_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
-    name, convert = param.name, param.convert
-    assert convert is not None
+    """An unconstrained `str` path parameter: API Gateway only routes here with a value."""
+    name = param.name
 
     def read(event: dict[str, Any]) -> Any:
         value = (event.get("pathParameters") or {}).get(name)
         if value is None:
             raise _Invalid(404, "not_found", f"no value for path parameter {name}")
-        if convert is str:
-            return value
-        try:
-            return convert(value)
-        except ValueError:
-            raise _Invalid(404, "not_found", f"{value!r} is not a valid {name}") from None
+        return value
 
     return read
 
@@ -270,7 +257,6 @@ def request_of(event: dict[str, Any]) -> Request:
 
 _READERS: dict[str, Callable[[Param], Callable[[dict[str, Any]], Any]]] = {
     "body": _body_reader,
-    "query": _query_reader,
     "path": _path_reader,
     "identity": _identity_reader,
     "request": lambda _p: request_of,
@@ -307,9 +293,13 @@ def render(result: Any, status: int) -> dict[str, Any]:
 
 
 def _caller(
-    func: Callable[..., Any], readers: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...]
+    func: Callable[..., Any],
+    readers: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...],
+    values: Callable[[dict[str, Any]], dict[str, Any]] | None,
 ) -> Callable[[dict[str, Any]], Any]:
     """The function called with its bound arguments; most routes take one or two parameters."""
+    if values is not None:
+        return lambda event: func(**values(event), **{name: read(event) for name, read in readers})
     if not readers:
         return lambda event: func()
     if len(readers) == 1:
@@ -327,7 +317,15 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
     plan = http_plan(spec.func, route.path_params, spec.where)
     func = spec.func
     status = route.status or 200
-    call = _caller(func, tuple((p.name, _READERS[p.source](p)) for p in plan.params))
+    from lambdakit.core.params import needs_validation
+
+    validated = tuple(p for p in plan.values if needs_validation(p))
+    direct = tuple(p for p in plan.params if p not in validated)
+    call = _caller(
+        func,
+        tuple((p.name, _READERS[p.source](p)) for p in direct),
+        _values_reader(validated) if validated else None,
+    )
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
@@ -346,7 +344,27 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
             )
 
     handler.__wrapped__ = func  # type: ignore[attr-defined]
-    return handler
+    import os
+
+    cors = os.environ.get("LAMBDAKIT_CORS")
+    return _with_cors(handler, cors) if cors else handler
+
+
+def _with_cors(
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]], config: str
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """Every answer of a CORS service names the allowed origin (API Gateway adds nothing to proxy answers)."""
+    from lambdakit.declare.cors import CORS
+
+    cors = CORS(**json.loads(config))
+
+    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = handler(event, context)
+        response["headers"] = {**(response.get("headers") or {}), **cors.response_headers(_header(event, "Origin"))}
+        return response
+
+    answer.__wrapped__ = handler.__wrapped__  # type: ignore[attr-defined]
+    return answer
 
 
 def _request_id(event: dict[str, Any], context: Any) -> str | None:

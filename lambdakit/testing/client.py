@@ -155,6 +155,10 @@ class Client:
     def delete(self, path: str, **kwargs: Any) -> Result:
         return self.request("DELETE", path, **kwargs)
 
+    def options(self, path: str, **kwargs: Any) -> Result:
+        """A CORS preflight, as a browser sends it: pass `headers={"Origin": ..., ...}`."""
+        return self.request("OPTIONS", path, **kwargs)
+
     def _signature(
         self, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], data: bytes
     ) -> dict[str, str]:
