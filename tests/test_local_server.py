@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.servers import free_port, local_server
 
 UNSIGNED = ", or the route needs a SigV4-signed request"  # API Gateway's MISSING_AUTHENTICATION_TOKEN
 
@@ -81,61 +82,13 @@ class Server:
         return str(body["authorization"])
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("local")
     seed, log = folder / "seed.json", folder / "server.log"
     seed.write_text(json.dumps(SEED))
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lambdakit.cli",
-                "local",
-                "example_app.shop",
-                "--port",
-                str(port),
-                "--seed",
-                str(seed),
-                "--no-reload",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"lambdakit local exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(url + "/_lambdakit/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"lambdakit local did not answer within 60 s:\n{log.read_text()}")
-            time.sleep(0.1)
+    with local_server("example_app.shop", log, "--seed", str(seed)) as url:
         yield Server(url, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _error(body: Any) -> tuple[str, str]:
@@ -167,7 +120,8 @@ def test_public_routes_serve_seeded_data(server: Server) -> None:
 
 def test_bad_input_is_refused_in_the_one_error_shape(server: Server) -> None:
     status, _, body = server.call("GET", "/products?limit=0")
-    assert status == 400 and _error(body)[0] == "bad_request"
+    assert status == 422 and _error(body)[0] == "validation_error"
+    assert body["error"]["details"][0]["loc"] == ["query", "limit"]
     status, _, body = server.call("GET", "/products?limit=many")
     assert status == 422 and _error(body)[0] == "validation_error"
     status, _, body = server.call("GET", "/products/NOPE")
@@ -271,7 +225,7 @@ def test_the_server_reloads_when_the_code_changes(tmp_path: Path) -> None:
     source = package / "__init__.py"
     route = 'import lambdakit as lk\n\n\n@lk.route("GET", "/version")\ndef version() -> dict:\n    return {"v": %d}\n'
     source.write_text(route % 1)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])}
     log = tmp_path / "server.log"
     with log.open("w") as out:  # with the reloader there are two processes: give them their own group

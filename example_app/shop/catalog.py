@@ -1,5 +1,9 @@
 """The catalogue: public (cached) reads, writes for back-office systems holding the catalogue scope."""
 
+from typing import Annotated
+
+from pydantic import Field
+
 import lambdakit as lk
 
 from .models import NewProduct, Product
@@ -15,9 +19,8 @@ def get_product(sku: str) -> Product:
 
 
 @lk.route("GET", "/products", reads=[products], auth=lk.PUBLIC)
-def list_products(limit: int = 50) -> list[Product]:
-    if not 1 <= limit <= 100:
-        raise lk.BadRequest("limit must be between 1 and 100")
+def list_products(limit: Annotated[int, Field(ge=1, le=100)] = 50) -> list[Product]:
+    """The catalog, up to `limit` products."""
     return [Product(**item) for item in products.scan(limit=limit)]
 
 

@@ -45,8 +45,7 @@ def _literal_values(tp: Any) -> dict[str, Any]:
     """
     import enum
 
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
+    tp = _unannotated(tp)
     if typing.get_origin(tp) is list:
         return _literal_values(typing.get_args(tp)[0])
     if typing.get_origin(tp) is typing.Literal:
@@ -69,14 +68,37 @@ INT_DIGITS = 38
 
 
 def value_type(param: Param) -> Any:
-    """The type a parameter's value is validated (and documented) as: its annotation, ints bounded."""
+    """The type a parameter's value is validated (and documented) as: its annotation, with ints bounded
+    and dates, times and datetimes in ISO 8601 only, as the document's `format` says (pydantic alone
+    would also read `?at=0` as a Unix timestamp)."""
     annotation = param.annotation
-    if annotation is int or annotation == list[int]:
-        from pydantic import Field
+    if param.many:
+        return list[_one_value(typing.get_args(_unannotated(annotation))[0])]  # type: ignore[misc]
+    return _one_value(annotation)
 
-        bounded = typing.Annotated[int, Field(gt=-(10**INT_DIGITS), lt=10**INT_DIGITS)]
-        return bounded if annotation is int else list[bounded]
+
+def _one_value(annotation: Any) -> Any:
+    import datetime
+
+    from pydantic import BeforeValidator, Field
+
+    if annotation is int:
+        return typing.Annotated[int, Field(gt=-(10**INT_DIGITS), lt=10**INT_DIGITS)]
+    if _unannotated(annotation) in (datetime.date, datetime.datetime, datetime.time):
+        return typing.Annotated[annotation, BeforeValidator(_iso_only)]
     return annotation
+
+
+def _iso_only(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("give an ISO 8601 value (2026-12-01, 2026-12-01T10:00:00Z, 10:00), not a number")
+    return value
+
+
+def _unannotated(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
 
 
 def adapter_type(params: tuple[Param, ...]) -> Any:

@@ -217,6 +217,8 @@ def type_problems(spec: FunctionSpec) -> list[str]:
     except Exception as exc:
         names = ", ".join(p.name for p in bound.values)
         problems.append(f"{spec.where}: the types of parameters {names} cannot be validated: {_first_line(exc)}")
+    else:
+        problems += [found for p in bound.values if (found := _probe(spec, p))]
     if not spec.storage_first:
         result = returns(spec)
         try:
@@ -228,6 +230,25 @@ def type_problems(spec: FunctionSpec) -> list[str]:
                 f"({_first_line(exc)}); return a pydantic model, dict, list or lk.Response"
             )
     return problems
+
+
+def _probe(spec: FunctionSpec, param: Param) -> str:
+    """A constraint that does not fit its type (`Annotated[str, Field(gt=1)]`) fails only when a value
+    arrives, with a TypeError: a 500 on every request. One sample value finds it at build time."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from lambdakit.core.params import value_type
+
+    try:
+        TypeAdapter(value_type(param)).validate_python(["1"] if param.many else "1")
+    except ValidationError:
+        return ""
+    except Exception as exc:
+        return (
+            f"{spec.where}: parameter {param.name!r} cannot be validated ({_first_line(exc)}); "
+            "use constraints its type has (gt/ge/lt/le for numbers, min_length/max_length/pattern for str)"
+        )
+    return ""
 
 
 def _first_line(exc: BaseException) -> str:

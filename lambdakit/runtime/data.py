@@ -68,8 +68,16 @@ def _check_key(tbl: Any, key: dict[str, Any]) -> dict[str, Any]:
     return checked
 
 
+def _unkeyable(values: Any) -> bool:
+    """DynamoDB holds no item whose key is empty (it refuses to look one up): such a lookup finds nothing."""
+    return any(v == "" or v == b"" for v in values)
+
+
 def get_item(tbl: Any, key: dict[str, Any]) -> dict[str, Any] | None:
-    item = table(tbl).get_item(Key=_check_key(tbl, key)).get("Item")
+    checked = _check_key(tbl, key)
+    if _unkeyable(checked.values()):
+        return None
+    item = table(tbl).get_item(Key=checked).get("Item")
     return None if item is None else _plain(item)
 
 
@@ -78,7 +86,9 @@ def put_item(tbl: Any, item: Any) -> None:
 
 
 def delete_item(tbl: Any, key: dict[str, Any]) -> None:
-    table(tbl).delete_item(Key=_check_key(tbl, key))
+    checked = _check_key(tbl, key)
+    if not _unkeyable(checked.values()):
+        table(tbl).delete_item(Key=checked)
 
 
 def update_item(tbl: Any, key: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
@@ -111,6 +121,8 @@ def query(tbl: Any, index: str | None, limit: int | None, key_equals: dict[str, 
         if not sort or extra != {sort[0]}:
             raise TypeError(f"query on {tbl.name} can match only its keys, not {', '.join(sorted(extra))}")
         condition = condition & Key(sort[0]).eq(_dynamo(key_equals[sort[0]]))
+    if _unkeyable(key_equals.values()):
+        return []
     kwargs: dict[str, Any] = {"KeyConditionExpression": condition}
     if index:
         kwargs["IndexName"] = index
