@@ -47,8 +47,8 @@ class CORS(Record):
         self._set("origins", (origins,) if isinstance(origins, str) else tuple(origins))
         self._set("credentials", credentials)
         self._set("max_age", max_age)
-        self._set("headers", tuple(headers))
-        self._set("expose", tuple(expose))
+        self._set("headers", (headers,) if isinstance(headers, str) else tuple(headers))
+        self._set("expose", (expose,) if isinstance(expose, str) else tuple(expose))
         problem = self.problem()
         if problem:
             raise DeclarationError(f"lk.CORS: {problem}")
@@ -87,14 +87,16 @@ class CORS(Record):
 
     def gateway_headers(self, origin: str | None) -> dict[str, str]:
         """What API Gateway's own errors carry. Gateway responses map headers without conditions, so with
-        several origins they echo the caller's `Origin`: the body is only the error."""
-        if self.any_origin or len(self.origins) == 1:
+        several origins they echo the caller's `Origin` (the body is only the error), and never with
+        credentials: those would let any site read the error with the visitor's cookies."""
+        single = self.any_origin or len(self.origins) == 1
+        if single:
             headers = {"Access-Control-Allow-Origin": self.origins[0]}
         elif origin is not None:
             headers = {"Access-Control-Allow-Origin": origin}
         else:
             headers = {}
-        if self.credentials:
+        if self.credentials and single:
             headers["Access-Control-Allow-Credentials"] = "true"
         if not self.any_origin:
             headers["Vary"] = "Origin"
@@ -114,12 +116,16 @@ class CORS(Record):
         for origin in self.origins:
             if origin != "*" and not _ORIGIN.match(origin):
                 return (
-                    f"{origin!r} is not an origin; write it as the browser sends it, scheme and host "
-                    "(and port) without a path or trailing slash, e.g. 'https://www.example.com'"
+                    f"{origin!r} is not an origin; write it as the browser sends it, scheme and host in lower "
+                    "case (and port) without a path or trailing slash, e.g. 'https://www.example.com'"
                 )
+            if origin.startswith("https://") and origin.endswith(":443") or origin.startswith("http://") and (
+                origin.endswith(":80")
+            ):
+                return f"{origin!r} names the default port, which browsers leave out of Origin; drop it"
         if self.credentials and self.any_origin:
             return "credentials=True with '*': browsers refuse credentials for any origin; list the origins"
-        if not isinstance(self.max_age, int) or not 0 <= self.max_age <= 86400:
+        if isinstance(self.max_age, bool) or not isinstance(self.max_age, int) or not 0 <= self.max_age <= 86400:
             return f"max_age={self.max_age!r}; give seconds between 0 and 86400"
         for header in (*self.headers, *self.expose):
             if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", header):

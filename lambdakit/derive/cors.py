@@ -103,7 +103,7 @@ def gateway_response_parameters(cors: CORS) -> dict[str, str]:
     single = cors.any_origin or len(cors.origins) == 1
     origin = _quoted(cors.origins[0]) if single else "method.request.header.Origin"
     parameters = {"gatewayresponse.header.Access-Control-Allow-Origin": origin}
-    if cors.credentials:
+    if cors.credentials and single:
         parameters["gatewayresponse.header.Access-Control-Allow-Credentials"] = "'true'"
     if not cors.any_origin:
         parameters["gatewayresponse.header.Vary"] = "'Origin'"

@@ -177,9 +177,14 @@ def document(plan: Plan) -> dict[str, Any]:
     if cors is not None:
         from lambdakit.derive.cors import preflight
 
+        taken: set[str] = set()
         for path, ops in paths.items():
             methods = tuple(method.upper() for method in ops)
-            ops["options"] = preflight(cors, methods, preflight_id(path))
+            name = preflight_id(path)
+            while name in taken:  # `/a-b` and `/a/b` spell the same words
+                name += "X"
+            taken.add(name)
+            ops["options"] = preflight(cors, methods, name)
     doc: dict[str, Any] = {
         "openapi": "3.0.1",
         "info": {"title": app.service.name, "version": "1.0"},

@@ -278,7 +278,7 @@ def _environment(app: App, spec: FunctionSpec) -> tuple[tuple[str, str | dict[st
         env[res.env] = {"Ref": res.logical_id}
     if spec.idempotent:
         env["LK_IDEMPOTENCY_TABLE"] = {"Ref": idempotency_table_id(spec)}
-    if spec.kind == "http" and app.service.cors is not None:
+    if spec.kind == "http" and not spec.storage_first and app.service.cors is not None:
         env["LAMBDAKIT_CORS"] = app.service.cors.to_json()
     return tuple(env.items())
 

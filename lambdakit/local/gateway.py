@@ -134,15 +134,26 @@ class Gateway:
         return self._invoke(route.spec, event, request_id)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        """The route for `method` on the resource `path` selects, as API Gateway does: the most specific
+        resource wins, whatever its methods (a GET on `/notes/search` that only has POST is not sent to
+        `GET /notes/{id}`)."""
+        resource, found = self._resource(path)
         for route in self.routes:
-            found = route.matcher.match(path)
-            if found is not None and route.method == method.upper():
+            if route.path == resource and route.method == method.upper():
                 return route, found
         return None, {}
 
+    def _resource(self, path: str) -> tuple[str | None, dict[str, str]]:
+        for route in self.routes:
+            found = route.matcher.match(path)
+            if found is not None:
+                return route.path, found
+        return None, {}
+
     def methods_at(self, path: str) -> set[str]:
-        """The methods some route serves at `path` (a preflight asks for the path, not a method)."""
-        return {route.method for route in self.routes if route.matcher.match(path) is not None}
+        """The methods of the resource `path` selects (a preflight asks for the path, not a method)."""
+        resource, _ = self._resource(path)
+        return {route.method for route in self.routes if route.path == resource}
 
     def method_arn(self, method: str, path: str) -> str:
         return (
@@ -323,7 +334,10 @@ class Gateway:
         message = mismatch_message(spec, errors)
         log.error("%s (on Lambda this body would reach the caller as is)", message)
         body = error_body("response_validation_error", message, errors, request_id)
-        return _json_response(500, body, request_id)
+        refused = _json_response(500, body, request_id)
+        cors = [(k, v) for k, v in response.headers if k.lower().startswith("access-control-") or k == "Vary"]
+        refused.headers += cors  # what the function's answer carried, so a browser shows the message
+        return refused
 
     def _validator(self, spec: FunctionSpec) -> Any:
         found = self._validators.get(id(spec))

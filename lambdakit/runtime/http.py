@@ -360,7 +360,11 @@ def _with_cors(
 
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response = handler(event, context)
-        response["headers"] = {**(response.get("headers") or {}), **cors.response_headers(_header(event, "Origin"))}
+        headers = {**(response.get("headers") or {})}
+        for name, value in cors.response_headers(_header(event, "Origin")).items():
+            given = headers.get(name)
+            headers[name] = f"{given}, {value}" if name == "Vary" and given and value not in given else value
+        response["headers"] = headers
         return response
 
     answer.__wrapped__ = handler.__wrapped__  # type: ignore[attr-defined]
