@@ -104,7 +104,7 @@ def test_the_document_is_valid_openapi_3_1(package: str, request: pytest.Fixture
 def test_parameters_are_typed_with_their_constraints(typed: str) -> None:
     op = doc_of(typed)["paths"]["/items/{item_id}"]["get"]
     params = {p["name"]: p for p in op["parameters"]}
-    assert params["item_id"] == {"name": "item_id", "in": "path", "required": True, "schema": params["item_id"]["schema"]}
+    assert params["item_id"]["in"] == "path" and params["item_id"]["required"] is True
     assert params["item_id"]["schema"] == {"type": "integer", "minimum": 1}
     assert params["color"]["schema"] == {"$ref": "#/components/schemas/Color", "default": "red"}
     assert params["kind"]["schema"]["enum"] == ["a", "b"] and params["kind"]["schema"]["default"] == "a"

@@ -265,9 +265,7 @@ def get_item({signature}) -> dict:
 """
     with pytest.raises(BuildError) as info:
         discover(write_package(tmp_path, {"__init__.py": source}))
-    assert any(expected in problem and "get_item" in problem for problem in info.value.problems), (
-        info.value.problems
-    )
+    assert any(expected in problem and "get_item" in problem for problem in info.value.problems), info.value.problems
 
 
 def test_a_return_annotation_that_describes_no_json_is_a_build_error(tmp_path: Path) -> None:

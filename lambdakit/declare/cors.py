@@ -119,9 +119,7 @@ class CORS(Record):
                     f"{origin!r} is not an origin; write it as the browser sends it, scheme and host in lower "
                     "case (and port) without a path or trailing slash, e.g. 'https://www.example.com'"
                 )
-            if origin.startswith("https://") and origin.endswith(":443") or origin.startswith("http://") and (
-                origin.endswith(":80")
-            ):
+            if origin.endswith(":443" if origin.startswith("https://") else ":80"):
                 return f"{origin!r} names the default port, which browsers leave out of Origin; drop it"
         if self.credentials and self.any_origin:
             return "credentials=True with '*': browsers refuse credentials for any origin; list the origins"
