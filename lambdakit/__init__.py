@@ -35,6 +35,7 @@ from lambdakit.errors import (
 if TYPE_CHECKING:
     from lambdakit.declare.cors import CORS
     from lambdakit.declare.service import Service, UsagePlan
+    from lambdakit.declare.site import Frontend, SecurityHeaders
     from lambdakit.identity import Identity, Request
     from lambdakit.response import Response
 
@@ -42,6 +43,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "CORS": "lambdakit.declare.cors",
+    "Frontend": "lambdakit.declare.site",
+    "SecurityHeaders": "lambdakit.declare.site",
     "Service": "lambdakit.declare.service",
     "UsagePlan": "lambdakit.declare.service",
     "Identity": "lambdakit.identity",
@@ -81,6 +84,7 @@ __all__ = [
     "Conflict",
     "DeclarationError",
     "Forbidden",
+    "Frontend",
     "Gone",
     "HTTPError",
     "Identity",
@@ -91,6 +95,7 @@ __all__ = [
     "Queue",
     "Request",
     "Response",
+    "SecurityHeaders",
     "Service",
     "ServiceUnavailable",
     "Stream",

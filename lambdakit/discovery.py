@@ -16,6 +16,7 @@ from lambdakit.declare.auth import Cognito
 from lambdakit.declare.functions import FunctionSpec, problems_of, spec_of
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.declare.service import Service
+from lambdakit.declare.site import Frontend
 
 
 class BuildError(Exception):
@@ -86,10 +87,34 @@ def discover(package: str) -> App:
             ]
         )
     app, problems = collect(package, modules)
+    problems += _mounted(app)
     problems += check(app)
     if problems:
         raise BuildError(problems)
     return app
+
+
+def _mounted(app: App) -> list[str]:
+    """The apps of the packages the site mounts (`site.mount(path, package)`), each discovered as it would build."""
+    problems: list[str] = []
+    for mount in app.site.mounts if app.site is not None else ():
+        if not isinstance(mount.package, str) or mount.origin is not None:
+            continue
+        where = f"{app.package}: site.mount({mount.path!r}, {mount.package!r})"
+        if mount.package == app.package:
+            problems.append(f"{where}: a site serves its own service's API at api_path=, not as a mount")
+            continue
+        try:
+            mounted = discover(mount.package)
+        except BuildError as exc:
+            problems.append(f"{where}: {mount.package} does not build: " + "; ".join(exc.problems))
+            continue
+        if not any(s.kind == "http" for s in mounted.functions):
+            problems.append(f"{where}: {mount.package} has no routes to serve")
+        if mounted.site is not None:
+            problems.append(f"{where}: {mount.package} has a site of its own; mount a service, not a site")
+        app.mounted[mount.path] = mounted
+    return problems
 
 
 def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]]:
@@ -100,6 +125,7 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
     """
     problems: list[str] = []
     services: list[tuple[str, Service]] = []
+    sites: list[tuple[str, Frontend]] = []
     functions: list[FunctionSpec] = []
     taken: set[int] = set()  # ids of the specs in `functions`
     values: list[Resource | Cognito] = []
@@ -110,6 +136,9 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
             if isinstance(value, Service):
                 if all(value is not s for _, s in services):
                     services.append((f"{module.__file__} ({var})", value))
+            elif isinstance(value, Frontend):
+                if all(value is not s for _, s in sites):
+                    sites.append((f"{module.__file__} ({var})", value))
             elif isinstance(value, (Resource, Cognito)):
                 if id(value) not in origins:
                     origins[id(value)] = f"{module.__file__} ({var})"
@@ -127,6 +156,11 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
             f"{package} declares {len(services)} services: {where}; one package holds one "
             "service: move each into its own package"
         )
+    if len(sites) > 1:
+        where = ", ".join(m for m, _ in sites)
+        problems.append(f"{package} declares {len(sites)} sites: {where}; a service has one lk.Frontend")
+    for where, site in sites[:1]:
+        problems += site.problems(where)
     service = services[0][1] if services else Service(package.rsplit(".", 1)[-1].replace(".", "-"))
     app = App(
         service=service,
@@ -136,6 +170,7 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
         queues=sorted((v for v in values if isinstance(v, Queue)), key=lambda r: r.name),
         streams=sorted((v for v in values if isinstance(v, Stream)), key=lambda r: r.name),
         pools=sorted((v for v in values if isinstance(v, Cognito) and not v.required_scopes), key=lambda r: r.name),
+        site=sites[0][1] if sites else None,
         origins=origins,
         variables=variables,
     )

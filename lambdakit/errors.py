@@ -25,6 +25,15 @@ class HTTPError(Exception):
         self.headers = headers or {}
         if status is not None:
             self.status = status
+            if type(self) is HTTPError:  # `lk.HTTPError("...", status=418)`: the code says what the status is
+                from http import HTTPStatus
+
+                try:
+                    self.code = HTTPStatus(status).phrase.lower().replace(" ", "_").replace("'", "").replace("-", "_")
+                except ValueError:
+                    self.code = f"http_{status}"
+                if message == "":
+                    self.message = self.code.replace("_", " ")
 
     def body(self) -> dict[str, Any]:
         return error_body(self.code, self.message, self.details)

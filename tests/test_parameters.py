@@ -282,3 +282,43 @@ def x() -> Opaque:
     with pytest.raises(BuildError) as info:
         discover(write_package(tmp_path, {"__init__.py": source}))
     assert any("return annotation" in p and "(x)" in p for p in info.value.problems), info.value.problems
+
+
+def test_a_public_route_that_needs_a_caller_is_a_build_error(tmp_path: Path) -> None:
+    source = """
+import lambdakit as lk
+
+@lk.route("GET", "/me")
+def me(who: lk.Identity) -> dict:
+    return {}
+"""
+    with pytest.raises(BuildError) as info:
+        discover(write_package(tmp_path, {"__init__.py": source}))
+    assert any("who: lk.Identity needs a caller" in p and "auth=" in p for p in info.value.problems)
+
+
+def test_constrained_ints_and_decimals_stay_within_what_dynamodb_holds(tmp_path: Path) -> None:
+    source = """
+from decimal import Decimal
+from typing import Annotated
+from pydantic import Field
+import lambdakit as lk
+
+@lk.route("GET", "/n")
+def n(count: Annotated[int, Field(ge=1)], price: Decimal = Decimal(0)) -> dict:
+    return {"count": count, "price": str(price)}
+"""
+    with Client(write_package(tmp_path, {"__init__.py": source})) as client:
+        assert client.get("/n?count=" + "9" * 40).status == 422
+        assert client.get("/n?count=1&price=1e999999").status == 422
+        assert client.get("/n?count=1&price=nan").status == 422
+        assert client.get("/n?count=2&price=9.95").json == {"count": 2, "price": "9.95"}
+
+
+def test_an_http_error_with_any_status_names_it() -> None:
+    import lambdakit as lk
+
+    teapot = lk.HTTPError("short and stout", status=418)
+    assert (teapot.status, teapot.code, teapot.message) == (418, "im_a_teapot", "short and stout")
+    assert lk.HTTPError(status=599).code == "http_599"
+    assert lk.NotFound("x", status=404).code == "not_found"

@@ -62,7 +62,7 @@ def raw(body: dict, req: lk.Request) -> lk.Response:
 def boom() -> dict:
     raise RuntimeError("database on fire")
 
-@lk.route("GET", "/me")
+@lk.route("GET", "/me", auth="iam")  # an event without the caller still gets 401
 def me(identity: lk.Identity) -> dict:
     return {"sub": identity.subject}
 

@@ -63,7 +63,7 @@ def _literal_values(tp: Any) -> dict[str, Any]:
     return spelled
 
 
-#: An unconstrained int holds at most 38 digits: what DynamoDB stores, and far past any id or count.
+#: An int (or Decimal) holds at most 38 digits: what DynamoDB stores, and far past any id or count.
 INT_DIGITS = 38
 
 
@@ -79,12 +79,16 @@ def value_type(param: Param) -> Any:
 
 def _one_value(annotation: Any) -> Any:
     import datetime
+    import decimal
 
     from pydantic import BeforeValidator, Field
 
-    if annotation is int:
-        return typing.Annotated[int, Field(gt=-(10**INT_DIGITS), lt=10**INT_DIGITS)]
-    if _unannotated(annotation) in (datetime.date, datetime.datetime, datetime.time):
+    base = _unannotated(annotation)
+    if base is int:  # bounded even when constrained: `Field(ge=1)` alone lets 40 digits through
+        return typing.Annotated[annotation, Field(gt=-(10**INT_DIGITS), lt=10**INT_DIGITS)]
+    if base is decimal.Decimal:
+        return typing.Annotated[annotation, Field(max_digits=INT_DIGITS, allow_inf_nan=False)]
+    if base in (datetime.date, datetime.datetime, datetime.time):
         return typing.Annotated[annotation, BeforeValidator(_iso_only)]
     return annotation
 

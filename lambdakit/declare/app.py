@@ -9,11 +9,15 @@ the template, OpenAPI) is a pure function of it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .auth import Auth, Cognito
 from .functions import FunctionSpec
 from .resources import Queue, Resource, Stream, Table
 from .service import Service
+
+if TYPE_CHECKING:
+    from .site import Frontend
 
 
 @dataclass
@@ -27,6 +31,9 @@ class App:
     queues: list[Queue] = field(default_factory=list)
     streams: list[Stream] = field(default_factory=list)
     pools: list[Cognito] = field(default_factory=list)
+    site: Frontend | None = None
+    #: the apps of the packages the site mounts, by mount path (`site.mount("/api/catalog", "catalog")`)
+    mounted: dict[str, App] = field(default_factory=dict, repr=False, compare=False)
     #: where each module-level declaration is (`shop/orders.py (orders)`), by `id()`, for messages
     origins: dict[int, str] = field(default_factory=dict, repr=False, compare=False)
     #: the module variable each declaration is bound to (`orders`), by `id()`, for messages

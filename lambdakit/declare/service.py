@@ -87,6 +87,8 @@ class Service:
         base_path: str | None = None,
         stage: str = "api",
         cors: Any = None,
+        cdn: bool = False,
+        certificate: str | None = None,
     ) -> None:
         self.name = check_name("service", name)
         from .functions import _auth
@@ -105,6 +107,8 @@ class Service:
         from .cors import cors_of
 
         self.cors = cors_of(cors, f"lk.Service({name!r})")
+        self.cdn = cdn  # CloudFront in front of the Regional API (pattern 4); `domain=` is then the distribution's
+        self.certificate = certificate
         if throttle is not None and (len(throttle) != 2 or throttle[0] <= 0 or throttle[1] <= 0):
             raise DeclarationError(f"lk.Service({name!r}): throttle=(rate_per_second, burst), both positive")
         if architecture not in ("arm64", "x86_64"):

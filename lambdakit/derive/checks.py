@@ -10,7 +10,7 @@ from lambdakit.core.binding import http_plan, message_type
 from lambdakit.core.names import DeclarationError, normalized
 from lambdakit.core.paths import shape
 from lambdakit.declare.app import App
-from lambdakit.declare.auth import Cognito
+from lambdakit.declare.auth import Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive.authorizers import problems as auth_problems
 from lambdakit.derive.operations import type_problems
@@ -66,6 +66,12 @@ def problems(app: App) -> list[str]:
                             "its function takes exactly one body parameter (a pydantic model, dict or list)"
                         )
                 auth = app.effective_auth(spec)
+                if plan.wants_identity and (auth is None or isinstance(auth, Public)):
+                    name = next(p.name for p in plan.params if p.source == "identity")
+                    problems.append(
+                        f"{spec.where}: {name}: lk.Identity needs a caller, but the route is public, so it would "
+                        f"answer 401 to every request; give the route auth=, or make it `{name}: lk.Identity | None`"
+                    )
                 if isinstance(auth, FunctionSpec) and auth not in app.functions:
                     problems.append(f"{spec.where}: authorizer {auth.name!r} is not in {app.package}")
                 if isinstance(auth, Cognito) and not any(auth.same_pool(p) for p in app.pools):
@@ -95,10 +101,26 @@ def _service_problems(app: App) -> list[str]:
             for s in app.functions
             if s.route is not None and s.route.method == "OPTIONS"
         ]
-    for option, value in (("domain", service.domain), ("base_path", service.base_path)):
+    if service.cdn:
+        from lambdakit.declare.site import certificate_problems
+
+        if app.site is not None:
+            found.append(f"{where}: cdn=True with an lk.Frontend: the site already puts the API behind CloudFront")
+        if not any(s.kind == "http" for s in app.functions):
+            found.append(f"{where}: cdn=True puts the API behind CloudFront, but the service has no routes")
+        found += certificate_problems(where, service.certificate, service.domain)
+    elif service.certificate is not None:
+        found.append(f"{where}: certificate= is for cdn=True (a Regional API domain is not built yet)")
+    refused = (("domain", service.domain if not service.cdn else None), ("base_path", service.base_path))
+    for option, value in refused:
         if value is not None:
             found.append(
-                f"{where}: {option}={value!r}: custom domains and shared base paths are not built yet "
-                f"(the template would carry no domain); remove {option}= for now"
+                f"{where}: {option}={value!r}: Regional API custom domains and shared base paths are not built "
+                f"yet (the template would carry no domain); use cdn=True with domain=, or remove {option}= for now"
             )
+    if service.cdn and service.domain is not None:
+        import re
+
+        if not re.match(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", service.domain):
+            found.append(f"{where}: domain={service.domain!r} is not a domain name (lower case)")
     return found

@@ -49,6 +49,7 @@ GATEWAY_RESPONSES = {
     "THROTTLED": ("too_many_requests", "$context.error.messageString"),
     "QUOTA_EXCEEDED": ("too_many_requests", "$context.error.messageString"),
     "UNSUPPORTED_MEDIA_TYPE": ("unsupported_media_type", "$context.error.messageString"),
+    "REQUEST_TOO_LARGE": ("payload_too_large", "$context.error.messageString"),
     "DEFAULT_4XX": ("bad_request", "$context.error.messageString"),
     "DEFAULT_5XX": ("internal_error", "$context.error.messageString"),
 }

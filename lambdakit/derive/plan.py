@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.names import (
     camel,
@@ -150,6 +150,13 @@ class FunctionPlan:
         return self.spec.name
 
 
+if TYPE_CHECKING:
+    from lambdakit.derive.site import SitePlan
+
+#: The REST API's logical id.
+API_ID = "Api"
+
+
 @dataclass(frozen=True)
 class Plan:
     """Everything `App` needs in AWS. Tuples in a fixed order: the same app gives the same plan."""
@@ -160,6 +167,11 @@ class Plan:
     streams: tuple[StreamPlan, ...]  # likewise
     pools: tuple[Cognito, ...]  # the user pools the stack creates (not those named by ARN)
     functions: tuple[FunctionPlan, ...]
+    site: SitePlan | None = None  # the CloudFront distribution (a Frontend, or cdn=True)
+
+    @property
+    def has_api(self) -> bool:
+        return any(fn.spec.kind == "http" for fn in self.functions)
 
     def function(self, name: str) -> FunctionPlan:
         for fn in self.functions:
@@ -328,6 +340,9 @@ def plan_of(app: App) -> Plan:
                 ingest_role_id=ingest_role_id(spec) if spec.storage_first else None,
             )
         )
+    from lambdakit.derive.site import site_plan
+
+    has_api = any(fn.spec.kind == "http" for fn in functions)
     return Plan(
         app,
         tuple(_table(t) for t in app.tables),
@@ -335,4 +350,5 @@ def plan_of(app: App) -> Plan:
         streams,
         tuple(p for p in app.pools if p.arn is None),
         tuple(functions),
+        site_plan(app, API_ID, has_api),
     )

@@ -94,7 +94,7 @@ def _operation(op: Operation, schemas: dict[Any, Any]) -> dict[str, Any]:
         if answer.schema == "error":
             entry["content"] = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
         elif answer.schema is Any:
-            entry["content"] = {"application/json": {}}
+            entry["content"] = {"*/*": {}}  # lk.Response: the function picks the media type
         elif answer.schema is not None:
             schema = schemas[((op.operation_id, answer.status), "serialization")]
             entry["content"] = {"application/json": {"schema": schema}}

@@ -8,11 +8,11 @@ from lambdakit.core.paths import execute_api_glob
 from lambdakit.declare.app import App
 from lambdakit.derive import iam, openapi, storage
 from lambdakit.derive.authorizers import authorizer_id, used_auth
-from lambdakit.derive.plan import FunctionPlan, Plan, TablePlan, plan_of
+from lambdakit.derive.plan import API_ID, FunctionPlan, Plan, TablePlan, plan_of
+from lambdakit.derive.site import api_domain
 from lambdakit.derive.skips import API_SKIPS, FUNCTION_SKIPS, LOG_SKIPS, TABLE_SKIPS, skips
 
 HANDLER = "lambdakit.entry.handler"
-API_ID = "Api"
 
 
 def _table(table: TablePlan) -> dict[str, Any]:
@@ -232,16 +232,28 @@ def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
             },
         }
         outputs["ApiId"] = {"Value": {"Ref": API_ID}}
+        outputs["ApiDomain"] = {  # what a site of this account and region mounts (`site.mount(path, package)`)
+            "Value": api_domain(API_ID),
+            "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-ApiDomain"}},
+        }
+    parameters: dict[str, Any] = {}
+    if plan.site is not None:
+        from lambdakit.derive.site import resources as site_resources
+
+        found, site_outputs, parameters = site_resources(app, plan.site)
+        resources.update(found)
+        outputs.update(site_outputs)
     for pool in plan.pools:
         outputs.update(pool_outputs(pool, scopes_used(app, pool)))
     for logical_id in [t.logical_id for t in plan.tables] + [s.logical_id for s in plan.streams]:
         outputs[logical_id + "Name"] = {"Value": {"Ref": logical_id}}
     for queue in plan.queues:  # a queue's Ref is its URL
         outputs[queue.logical_id + "Url"] = {"Value": {"Ref": queue.logical_id}}
-    return {
+    template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",
         "Description": f"lambdakit service {app.service.name}",
-        "Resources": resources,
-        "Outputs": outputs,
     }
+    if parameters:
+        template["Parameters"] = parameters
+    return {**template, "Resources": resources, "Outputs": outputs}

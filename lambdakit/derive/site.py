@@ -1,0 +1,470 @@
+"""The site's plan and resources: a private bucket read by CloudFront through OAC, and the distribution's behaviors.
+
+A pure function of the app (`site_plan`), read by the template (`resources`),
+the local server (`lambdakit.local.site`) and deploy (the upload). Behaviors
+are ordered most specific first, as CloudFront evaluates them; the S3 default
+behavior alone runs the SPA fallback, so an API path never gets index.html,
+and there are no distribution-wide error pages to rewrite an API's 403/404.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from lambdakit.core.names import camel
+from lambdakit.declare.app import App
+from lambdakit.declare.site import Frontend, Mount, SecurityHeaders
+from lambdakit.derive import cloudfront_functions
+from lambdakit.derive.skips import skips
+
+# Managed policies (ids are fixed by AWS).
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"  # the hosted zone of every distribution, for alias records
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+
+BUCKET = "SiteBucket"
+BUCKET_POLICY = "SiteBucketPolicy"
+ORIGIN_ACCESS = "SiteOriginAccess"
+DISTRIBUTION = "SiteDistribution"
+HEADERS = "SiteHeaders"
+SPA_FUNCTION = "SiteSpaFallback"
+CERTIFICATE_PARAMETER = "SiteCertificateArn"
+ZONE_PARAMETER = "HostedZoneId"
+STAGE_PARAMETER = "Stage"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a behavior's requests go: the bucket (`s3`), this stack's API (`api`), or an HTTPS host."""
+
+    id: str
+    kind: str
+    domain: Any  # a CloudFormation expression or a host name
+    path: str = ""  # OriginPath, prepended by CloudFront
+    port: int = 443
+
+
+@dataclass(frozen=True)
+class Behavior:
+    """A path on the distribution (`None`: the default behavior) and what serves it."""
+
+    path: str | None
+    origin: Origin
+    strip: str | None = None  # the prefix a CloudFront Function removes before the origin sees the path
+    function_id: str | None = None
+
+    @property
+    def patterns(self) -> tuple[str, ...]:
+        """`/api/*` does not match a bare `/api`: both are listed."""
+        return () if self.path is None else (self.path, self.path + "/*")
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    frontend: Frontend | None  # None for `lk.Service(cdn=True)`: the API alone behind CloudFront
+    domain: str | None
+    certificate: str | None  # an existing ARN; None with a domain: lambdakit creates one in us-east-1
+    headers: SecurityHeaders | None
+    default: Behavior
+    behaviors: tuple[Behavior, ...]  # most specific first
+
+    @property
+    def origins(self) -> tuple[Origin, ...]:
+        seen: dict[str, Origin] = {}
+        for behavior in (self.default, *self.behaviors):
+            seen.setdefault(behavior.origin.id, behavior.origin)
+        return tuple(seen.values())
+
+    @property
+    def functions(self) -> dict[str, str]:
+        """CloudFront Function logical id -> its code."""
+        out = {}
+        if self.frontend is not None:
+            out[SPA_FUNCTION] = cloudfront_functions.spa_fallback(self.frontend.index)
+        for behavior in self.behaviors:
+            if behavior.function_id is not None and behavior.strip is not None:
+                out[behavior.function_id] = cloudfront_functions.strip_prefix(behavior.strip)
+        return out
+
+    @property
+    def creates_certificate(self) -> bool:
+        return self.domain is not None and self.certificate is None
+
+    @property
+    def mounts_packages(self) -> bool:
+        return any(b.origin.kind == "mount" for b in self.behaviors)
+
+
+def api_domain(api_id: str) -> dict[str, str]:
+    return {"Fn::Sub": f"${{{api_id}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"}
+
+
+def site_plan(app: App, api_id: str, has_api: bool) -> SitePlan | None:
+    """The distribution of a service with a `Frontend`, or with `cdn=True`; None for neither."""
+    site = app.site
+    stage = "/" + app.service.stage
+    api = Origin("api", "api", api_domain(api_id))
+    if site is None:
+        if not app.service.cdn:
+            return None
+        default = Behavior(None, Origin("api", "api", api_domain(api_id), stage))
+        return SitePlan(None, app.service.domain, app.service.certificate, SecurityHeaders(), default, ())
+    behaviors: list[Behavior] = []
+    if site.api_path is not None and has_api:
+        if site.api_path == stage:  # `/api/orders` is the stage `api`, route `/orders`: forwarded as is
+            behaviors.append(Behavior(site.api_path, api))
+        else:
+            behaviors.append(_stripped(site.api_path, Origin("api", "api", api.domain, stage)))
+    for mount in site.mounts:
+        behaviors.append(_stripped(mount.path, _mount_origin(app, mount)))
+    behaviors.sort(key=lambda b: (-len(b.path or ""), b.path))
+    default = Behavior(None, Origin("site", "s3", {"Fn::GetAtt": f"{BUCKET}.RegionalDomainName"}))
+    return SitePlan(site, site.domain, site.certificate, site.headers, default, tuple(behaviors))
+
+
+def _stripped(path: str, origin: Origin) -> Behavior:
+    return Behavior(path, origin, strip=path, function_id="Site" + camel(path.strip("/").replace("/", "-")) + "Path")
+
+
+def _mount_origin(app: App, mount: Mount) -> Origin:
+    oid = "mount-" + mount.path.strip("/").replace("/", "-")
+    if mount.origin is not None:
+        parts = urlsplit(mount.origin)
+        return Origin(oid, "http", parts.hostname or "", parts.path.rstrip("/"), parts.port or 443)
+    mounted = app.mounted.get(mount.path)
+    service = mounted.service.name if mounted is not None else str(mount.package)
+    stage = mounted.service.stage if mounted is not None else "api"
+    # The mounted service's stack (same account and region) exports its API's domain; see `outputs`.
+    domain = {"Fn::ImportValue": {"Fn::Sub": f"{service}-${{{STAGE_PARAMETER}}}-ApiDomain"}}
+    return Origin(oid, "mount", domain, "/" + stage)
+
+
+# -- resources --------------------------------------------------------------------------------------
+
+BUCKET_SKIPS = (
+    (
+        "CKV_AWS_18",
+        "Every read goes through CloudFront; S3 server access logs would repeat CloudFront's view of the same "
+        "requests for a bucket nobody else can read.",
+    ),
+    ("CKV_AWS_144", "A replica in another region comes with lk.Failover(region=...)."),
+    (
+        "CKV_AWS_145",
+        "SSE-S3 (AES-256): the site's files are what every visitor downloads; a KMS key would add a key policy "
+        "for CloudFront and per-request KMS cost without hiding anything.",
+    ),
+    ("CKV2_AWS_62", "Nothing reacts to uploads: deploy writes the files and invalidates what changed."),
+)
+DISTRIBUTION_SKIPS = (
+    (
+        "CKV_AWS_86",
+        "CloudFront standard logs need an ACL-enabled bucket; enable real-time or standard logging per site "
+        "when you need request logs (CloudWatch metrics are on by default).",
+    ),
+    ("CKV_AWS_68", "A WAF web ACL is billed per ACL and rule; attach one to the distribution when the site needs it."),
+    ("CKV2_AWS_47", "See CKV_AWS_68: no WAF by default, so no WAF rule set to check."),
+    ("CKV_AWS_310", "Origin failover comes with lk.Failover(region=...)."),
+    (
+        "CKV_AWS_374",
+        "Served worldwide: a geo restriction is a product decision, not a default.",
+    ),
+)
+DEFAULT_CERTIFICATE_SKIPS = (
+    (
+        "CKV_AWS_174",
+        "Without domain= the distribution uses CloudFront's *.cloudfront.net certificate, whose minimum TLS "
+        "version cannot be set; give domain= to get TLSv1.2_2021.",
+    ),
+    ("CKV2_AWS_42", "No domain= given: the *.cloudfront.net certificate is the only one that fits."),
+)
+
+
+def resources(app: App, site: SitePlan) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The site's resources, outputs and parameters in the main template."""
+    out: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    if site.frontend is not None:
+        out[BUCKET] = _bucket()
+        out[BUCKET_POLICY] = _bucket_policy()
+        out[ORIGIN_ACCESS] = {
+            "Type": "AWS::CloudFront::OriginAccessControl",
+            "Properties": {
+                "OriginAccessControlConfig": {
+                    "Name": {"Fn::Sub": "${AWS::StackName}-site"},
+                    "Description": "CloudFront reads the site bucket, signed (SigV4)",
+                    "OriginAccessControlOriginType": "s3",
+                    "SigningBehavior": "always",
+                    "SigningProtocol": "sigv4",
+                }
+            },
+        }
+    for function_id, code in site.functions.items():
+        out[function_id] = {
+            "Type": "AWS::CloudFront::Function",
+            "Properties": {
+                "Name": {"Fn::Sub": f"${{AWS::StackName}}-{function_id}"},
+                "AutoPublish": True,
+                "FunctionCode": code,
+                "FunctionConfig": {
+                    "Comment": "lambdakit: " + ("SPA fallback" if function_id == SPA_FUNCTION else "path prefix"),
+                    "Runtime": cloudfront_functions.RUNTIME,
+                },
+            },
+        }
+    if site.headers is not None:
+        out[HEADERS] = _headers_policy(site.headers)
+    if site.creates_certificate:
+        params[CERTIFICATE_PARAMETER] = {
+            "Type": "String",
+            "AllowedPattern": "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$",
+            "Description": f"The us-east-1 certificate of {site.domain} (the edge template's CertificateArn)",
+        }
+    if site.domain is not None:
+        params[ZONE_PARAMETER] = {
+            "Type": "AWS::Route53::HostedZone::Id",
+            "Description": f"The Route 53 hosted zone that holds {site.domain}",
+        }
+        for kind in ("A", "AAAA"):
+            out["SiteRecord" + kind] = {
+                "Type": "AWS::Route53::RecordSet",
+                "Properties": {
+                    "HostedZoneId": {"Ref": ZONE_PARAMETER},
+                    "Name": site.domain,
+                    "Type": kind,
+                    "AliasTarget": {
+                        "DNSName": {"Fn::GetAtt": f"{DISTRIBUTION}.DomainName"},
+                        "HostedZoneId": CLOUDFRONT_ZONE,
+                    },
+                },
+            }
+    if site.mounts_packages:
+        params[STAGE_PARAMETER] = {
+            "Type": "String",
+            "Default": "dev",
+            "AllowedPattern": "^[a-zA-Z0-9-]+$",
+            "Description": "The stage whose stacks the mounted services are (their stack is SERVICE-STAGE)",
+        }
+    out[DISTRIBUTION] = _distribution(site)
+    outputs: dict[str, Any] = {
+        "SiteUrl": {
+            "Description": "The site's URL",
+            "Value": f"https://{site.domain}"
+            if site.domain
+            else {"Fn::Sub": f"https://${{{DISTRIBUTION}.DomainName}}"},
+        },
+        "SiteDistributionId": {"Value": {"Ref": DISTRIBUTION}},
+        "SiteDistributionDomain": {"Value": {"Fn::GetAtt": f"{DISTRIBUTION}.DomainName"}},
+    }
+    if site.frontend is not None:
+        outputs["SiteBucketName"] = {"Value": {"Ref": BUCKET}}
+    return out, outputs, params
+
+
+def _bucket() -> dict[str, Any]:
+    return {
+        "Type": "AWS::S3::Bucket",
+        "DeletionPolicy": "Delete",  # the site is rebuilt from its folder; deploy empties it first
+        "Metadata": skips(BUCKET_SKIPS),
+        "Properties": {
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "Id": "expire-old-releases",
+                        "Status": "Enabled",
+                        "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                    }
+                ]
+            },
+        },
+    }
+
+
+def _bucket_policy() -> dict[str, Any]:
+    bucket = {"Fn::GetAtt": f"{BUCKET}.Arn"}
+    objects = {"Fn::Sub": f"${{{BUCKET}.Arn}}/*"}
+    distribution = {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{DISTRIBUTION}}}"
+    }
+    cloudfront = {"Service": "cloudfront.amazonaws.com"}
+    only_this = {"StringEquals": {"AWS:SourceArn": distribution}}
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {
+            "Bucket": {"Ref": BUCKET},
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [bucket, objects],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                    {
+                        "Sid": "DistributionReadsFiles",
+                        "Effect": "Allow",
+                        "Principal": cloudfront,
+                        "Action": "s3:GetObject",
+                        "Resource": objects,
+                        "Condition": only_this,
+                    },
+                    {  # without it S3 answers a missing file with 403, not 404
+                        "Sid": "DistributionSeesMissingFiles",
+                        "Effect": "Allow",
+                        "Principal": cloudfront,
+                        "Action": "s3:ListBucket",
+                        "Resource": bucket,
+                        "Condition": only_this,
+                    },
+                ],
+            },
+        },
+    }
+
+
+def _headers_policy(headers: SecurityHeaders) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "StrictTransportSecurity": {
+            "AccessControlMaxAgeSec": headers.hsts_seconds,
+            "IncludeSubdomains": True,
+            "Override": True,
+        },
+        "ContentTypeOptions": {"Override": True},
+        "FrameOptions": {"FrameOption": headers.frame, "Override": True},
+        "ReferrerPolicy": {"ReferrerPolicy": headers.referrer, "Override": True},
+    }
+    if headers.csp:
+        config["ContentSecurityPolicy"] = {"ContentSecurityPolicy": headers.csp, "Override": True}
+    return {
+        "Type": "AWS::CloudFront::ResponseHeadersPolicy",
+        "Properties": {
+            "ResponseHeadersPolicyConfig": {
+                "Name": {"Fn::Sub": "${AWS::StackName}-site-headers"},
+                "Comment": "lambdakit: security headers on every answer",
+                "SecurityHeadersConfig": config,
+            }
+        },
+    }
+
+
+def _origin(origin: Origin) -> dict[str, Any]:
+    out: dict[str, Any] = {"Id": origin.id, "DomainName": origin.domain}
+    if origin.path:
+        out["OriginPath"] = origin.path
+    if origin.kind == "s3":
+        out["S3OriginConfig"] = {"OriginAccessIdentity": ""}  # OAC, not the legacy OAI
+        out["OriginAccessControlId"] = {"Fn::GetAtt": f"{ORIGIN_ACCESS}.Id"}
+    else:
+        out["CustomOriginConfig"] = {
+            "OriginProtocolPolicy": "https-only",
+            "HTTPSPort": origin.port,
+            "OriginSSLProtocols": ["TLSv1.2"],
+        }
+    return out
+
+
+def _behavior(site: SitePlan, behavior: Behavior) -> dict[str, Any]:
+    out: dict[str, Any] = {"TargetOriginId": behavior.origin.id, "Compress": True}
+    if behavior.origin.kind == "s3":
+        out.update(
+            ViewerProtocolPolicy="redirect-to-https",
+            AllowedMethods=["GET", "HEAD"],
+            CachedMethods=["GET", "HEAD"],
+            CachePolicyId=CACHING_OPTIMIZED,
+            FunctionAssociations=[
+                {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": f"{SPA_FUNCTION}.FunctionARN"}}
+            ],
+        )
+    else:  # an API: every method, nothing cached, every viewer header but Host (execute-api needs its own)
+        out.update(
+            ViewerProtocolPolicy="https-only",
+            AllowedMethods=ALL_METHODS,
+            CachedMethods=["GET", "HEAD"],
+            CachePolicyId=CACHING_DISABLED,
+            OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
+        )
+        if behavior.function_id is not None:
+            out["FunctionAssociations"] = [
+                {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": f"{behavior.function_id}.FunctionARN"}}
+            ]
+    if site.headers is not None:
+        out["ResponseHeadersPolicyId"] = {"Ref": HEADERS}
+    return out
+
+
+def _distribution(site: SitePlan) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "Enabled": True,
+        "Comment": {"Fn::Sub": "${AWS::StackName}"},
+        "HttpVersion": "http2and3",
+        "IPV6Enabled": True,
+        "Origins": [_origin(o) for o in site.origins],
+        "DefaultCacheBehavior": _behavior(site, site.default),
+    }
+    if site.frontend is not None:
+        config["DefaultRootObject"] = site.frontend.index
+    ordered = [{**_behavior(site, b), "PathPattern": pattern} for b in site.behaviors for pattern in b.patterns]
+    if ordered:
+        config["CacheBehaviors"] = ordered
+    found_skips: tuple[tuple[str, str], ...] = DISTRIBUTION_SKIPS
+    if site.domain is not None:
+        certificate = site.certificate or {"Ref": CERTIFICATE_PARAMETER}
+        config["Aliases"] = [site.domain]
+        config["ViewerCertificate"] = {
+            "AcmCertificateArn": certificate,
+            "SslSupportMethod": "sni-only",
+            "MinimumProtocolVersion": "TLSv1.2_2021",
+        }
+    else:
+        config["ViewerCertificate"] = {"CloudFrontDefaultCertificate": True}
+        found_skips += DEFAULT_CERTIFICATE_SKIPS
+    return {
+        "Type": "AWS::CloudFront::Distribution",
+        "Metadata": skips(found_skips),
+        "Properties": {"DistributionConfig": config},
+    }
+
+
+def edge_template(app: App, site: SitePlan) -> dict[str, Any] | None:
+    """The us-east-1 template: what CloudFront needs from that region (today, the site's certificate)."""
+    if not site.creates_certificate:
+        return None
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"lambdakit service {app.service.name}: what CloudFront needs in us-east-1",
+        "Parameters": {
+            ZONE_PARAMETER: {
+                "Type": "AWS::Route53::HostedZone::Id",
+                "Description": f"The Route 53 hosted zone that holds {site.domain}",
+            }
+        },
+        "Resources": {
+            "SiteCertificate": {
+                "Type": "AWS::CertificateManager::Certificate",
+                "Properties": {
+                    "DomainName": site.domain,
+                    "ValidationMethod": "DNS",
+                    "DomainValidationOptions": [{"DomainName": site.domain, "HostedZoneId": {"Ref": ZONE_PARAMETER}}],
+                },
+            }
+        },
+        "Outputs": {"CertificateArn": {"Value": {"Ref": "SiteCertificate"}}},
+    }
