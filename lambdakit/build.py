@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from lambdakit.declare.app import App
-from lambdakit.derive.template import build_template
+from lambdakit.derive.plan import plan_of
+from lambdakit.derive.site import edge_template
+from lambdakit.derive.template import render
 
 # The parts of lambdakit a function needs at run time; the builder, CLI and emulator stay behind.
 RUNTIME_FILES = ("__init__.py", "py.typed", "entry.py", "errors.py", "identity.py", "response.py")
@@ -75,14 +77,22 @@ def copy_package(app: App, dest: Path) -> None:
     module = importlib.import_module(root)
     origin = Path(module.__file__ or "")
     if origin.name == "__init__.py":
-        shutil.copytree(
-            origin.parent,
-            dest / root,
-            dirs_exist_ok=True,
-            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "tests"),
-        )
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
+        site = Path(app.site.root).resolve() if app.site is not None else None
+
+        def ignore(folder: str, names: list[str]) -> set[str]:
+            # the site's files go to its bucket, not into every function's artifact
+            return set(skip(folder, names)) | {
+                n for n in names if site is not None and Path(folder, n).resolve() == site
+            }
+
+        shutil.copytree(origin.parent, dest / root, dirs_exist_ok=True, ignore=ignore)
     else:
         shutil.copy2(origin, dest / origin.name)
+
+
+#: The template of what must live in us-east-1 (CloudFront's certificate), deployed before the main one.
+EDGE_TEMPLATE = "template-us-east-1.yaml"
 
 
 def build(app: App, out: Path) -> Path:
@@ -95,9 +105,16 @@ def build(app: App, out: Path) -> Path:
     copy_runtime(src)
     compile_code(src, app.service.runtime)
     (src / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
-    template = build_template(app, code_uri="src")
+    plan = plan_of(app)
+    template = render(plan, code_uri="src")
     path = out / "template.yaml"
     path.write_text(dump_yaml(template))
+    edge = edge_template(app, plan.site) if plan.site is not None else None
+    edge_path = out / EDGE_TEMPLATE
+    if edge is not None:
+        edge_path.write_text(dump_yaml(edge))
+    elif edge_path.exists():
+        edge_path.unlink()
     (out / "openapi.json").write_text(openapi_text(app, "json"))
     return path
 

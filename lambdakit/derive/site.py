@@ -468,3 +468,32 @@ def edge_template(app: App, site: SitePlan) -> dict[str, Any] | None:
         },
         "Outputs": {"CertificateArn": {"Value": {"Ref": "SiteCertificate"}}},
     }
+
+
+# -- what deploy uploads, and local serves the same way -------------------------------------------
+
+#: A content hash in a file name (`app.3f9a1c2b.js`, `index-B2xT9qLm.css`): 8 or more characters, one a digit.
+_HASHED = r"[.-](?=[A-Za-z0-9_]*[0-9])[A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$"
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+def cache_control(key: str) -> str:
+    """Hashed assets never change under their name: cached a year. Everything else (index.html, robots.txt)
+    is revalidated on every visit, so a release shows at once."""
+    import re
+
+    return IMMUTABLE if re.search(_HASHED, key.rsplit("/", 1)[-1]) else REVALIDATE
+
+
+def content_type(key: str) -> str:
+    import mimetypes
+
+    found, _ = mimetypes.guess_type(key)
+    if found is None:
+        return "application/octet-stream"
+    return found + "; charset=utf-8" if found.startswith("text/") or found in _TEXT else found
+
+
+_TEXT = ("application/javascript", "application/json", "image/svg+xml", "application/manifest+json")

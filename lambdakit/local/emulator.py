@@ -6,16 +6,19 @@ werkzeug) and `lambdakit.testing.Client` (calling it in-process).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
 from lambdakit.derive.plan import plan_of
 from lambdakit.local.backend import Backend
 from lambdakit.local.consumers import Consumers
-from lambdakit.local.gateway import Gateway
+from lambdakit.local.gateway import Gateway, HttpRequest, HttpResponse
 from lambdakit.local.invoker import Invoker
 from lambdakit.local.pools import DEMO_PASSWORD
+
+if TYPE_CHECKING:
+    from lambdakit.local.site import Site
 
 
 class Emulator:
@@ -27,11 +30,32 @@ class Emulator:
         self.invoker = Invoker(self.plan, backend)
         self.gateway = Gateway(self.plan, backend, self.invoker)
         self.consumers = Consumers(self.plan, backend, self.invoker, retry_after)
+        #: the packages the site mounts, each running here too, on the same in-memory AWS
+        self.mounted = {path: Emulator(other, backend, retry_after) for path, other in app.mounted.items()}
+        self.site: Site | None = None
+        if self.plan.site is not None:
+            from lambdakit.local.site import Site
+
+            own = self.gateway if self.plan.has_api else None
+            self.site = Site(self.plan.site, own, {path: e.gateway for path, e in self.mounted.items()})
+
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        """A request to the app as callers reach it: through the site's distribution when it has one."""
+        return self.site.handle(request) if self.site is not None else self.gateway.handle(request)
+
+    def everything(self) -> list[Emulator]:
+        """This app and the ones its site mounts (their consumers run too)."""
+        return [self, *(e for mounted in self.mounted.values() for e in mounted.everything())]
+
+    def close(self) -> None:
+        if self.site is not None:
+            self.site.close()
 
     def warm(self) -> None:
         """Build every handler now (each function's cold start), so the first request is not the slow one."""
-        for spec in self.app.functions:
-            self.invoker.handler(spec)
+        for emulator in self.everything():
+            for spec in emulator.app.functions:
+                emulator.invoker.handler(spec)
 
     def token(
         self,

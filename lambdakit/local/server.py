@@ -43,7 +43,7 @@ def wsgi(emulator: Emulator) -> WSGIApp:
         if request.path == "/_lambdakit/health":
             return Response('{"status": "ok"}', 200, content_type="application/json")
         raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-        answer = emulator.gateway.handle(
+        answer = emulator.handle(
             HttpRequest(
                 method=request.method,
                 path=request.path,
@@ -245,7 +245,8 @@ def serve(
             request_handler=_QuietHandler,
         )
         return
-    emulator.consumers.start()
+    for running in emulator.everything():
+        running.consumers.start()
     print(banner(emulator, url), flush=True)
     try:
         run_simple(
@@ -259,7 +260,9 @@ def serve(
             request_handler=_QuietHandler,
         )
     finally:
-        emulator.consumers.stop()
+        for running in emulator.everything():
+            running.consumers.stop()
+        emulator.close()
         emulator.backend.stop()
 
 

@@ -127,7 +127,7 @@ class Client:
         raw_path, raw_query = quote(parts.path, safe="/~"), urlencode(pairs)
         if sign:
             sent.update(self._signature(method, raw_path, raw_query, sent, data))
-        answer = self.emulator.gateway.handle(
+        answer = self.emulator.handle(
             HttpRequest(
                 method=method.upper(),
                 path=parts.path,
@@ -265,7 +265,9 @@ class Client:
         return [message for inv in self.emulator.invoker.history for message in inv.denied]
 
     def close(self) -> None:
-        self.emulator.consumers.stop()
+        for running in self.emulator.everything():
+            running.consumers.stop()
+        self.emulator.close()
         if self._owned:
             self.backend.stop()
 
