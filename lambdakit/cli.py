@@ -138,8 +138,13 @@ def local(package: str, port: int, host: str, seed: str | None, reload: bool) ->
 @click.option("--region", default=None, help="AWS region (default: your AWS configuration's).")
 @click.option("--profile", default=None, help="AWS profile to deploy with.")
 @click.option("--dry-run", is_flag=True, help="Build and print the SAM CLI commands without running them.")
-def deploy(package: str, stage: str, region: str | None, profile: str | None, dry_run: bool) -> None:
-    """Build PACKAGE and deploy it with the SAM CLI as stack SERVICE-STAGE."""
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete files gone from the site folder from its bucket (hashed assets stay: open pages still use them).",
+)
+def deploy(package: str, stage: str, region: str | None, profile: str | None, dry_run: bool, prune: bool) -> None:
+    """Build PACKAGE and deploy it with the SAM CLI as stack SERVICE-STAGE, then upload its site, if any."""
     import shlex
     import subprocess
 
@@ -153,6 +158,8 @@ def deploy(package: str, stage: str, region: str | None, profile: str | None, dr
     if dry_run:
         for step in steps:
             click.echo(shlex.join(step))
+        if app.site is not None:
+            click.echo(f"# then: upload {app.site.root} to the stack's SiteBucketName, invalidate changed entry files")
         return
     if not sam_available():
         raise click.ClickException(
@@ -163,6 +170,17 @@ def deploy(package: str, stage: str, region: str | None, profile: str | None, dr
         click.echo(f"$ {shlex.join(step)}")
         if subprocess.run(step).returncode != 0:
             raise click.ClickException(f"`{step[0]} {step[1]}` failed; its output is above")
+    if app.site is not None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from lambdakit.deploy import DeployError, publish_site, site_summary
+        from lambdakit.site_upload import UploadError
+
+        click.echo(f"uploading the site {app.site.root}")
+        try:
+            click.echo(site_summary(publish_site(app, stage, region, profile, prune=prune)))
+        except (DeployError, UploadError, BotoCoreError, ClientError, OSError) as exc:
+            raise click.ClickException(f"the stack is deployed, the site upload failed: {exc}") from exc
 
 
 if __name__ == "__main__":

@@ -57,4 +57,30 @@ def summary(app: App) -> str:
         if s.route and describe(app.effective_auth(s)) == "PUBLIC"
     ]
     text += "\n\npublic routes (no auth): " + (", ".join(public) if public else "none")
-    return text
+    return text + _site(app)
+
+
+def _site(app: App) -> str:
+    """What the distribution serves, path by path, as CloudFront matches them."""
+    from lambdakit.derive.plan import plan_of
+
+    site = plan_of(app).site
+    if site is None:
+        return ""
+    where = site.domain or "its *.cloudfront.net domain"
+    lines = [f"\n\nsite on CloudFront at {where}:"]
+    for behavior in site.behaviors:
+        origin = behavior.origin
+        served = {"api": "this service's API", "mount": f"the API of {origin.domain}", "http": origin.domain}
+        target = served.get(origin.kind, origin.kind)
+        if origin.kind == "mount":
+            mounted = app.mounted.get(behavior.path or "")
+            target = f"service {mounted.service.name}" if mounted is not None else target
+        lines.append(f"  {behavior.path}/*  -> {target}")
+    if site.frontend is not None:
+        lines.append(f"  /*  -> {site.frontend.folder} (private S3 bucket; paths without a dot get index.html)")
+    else:
+        lines.append("  /*  -> this service's API (cdn=True)")
+    if site.creates_certificate:
+        lines.append(f"  certificate for {site.domain}: created in us-east-1 (template-us-east-1.yaml)")
+    return "\n".join(lines)

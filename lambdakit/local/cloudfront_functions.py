@@ -89,7 +89,10 @@ class Functions:
         return answer
 
     def close(self) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=5)
-            self._process = None
+        process, self._process = self._process, None
+        if process is not None:
+            for pipe in (process.stdin, process.stdout):
+                if pipe is not None:
+                    pipe.close()
+            process.terminate()
+            process.wait(timeout=5)
