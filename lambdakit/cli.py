@@ -148,15 +148,31 @@ def deploy(package: str, stage: str, region: str | None, profile: str | None, dr
     import shlex
     import subprocess
 
+    import yaml
+
+    from lambdakit.build import EDGE_TEMPLATE
     from lambdakit.build import build as write
-    from lambdakit.deploy import commands, sam_available
+    from lambdakit.deploy import (
+        DeployError,
+        commands,
+        edge_certificate,
+        edge_command,
+        sam_available,
+        site_parameters,
+    )
 
     app = _load(package)
     out = Path(".lambdakit") / "deploy" / stage
     write(app, out)
-    steps = commands(app, stage, out, region, profile)
+    template = yaml.safe_load((out / "template.yaml").read_text())
+    has_edge = (out / EDGE_TEMPLATE).exists()
     if dry_run:
-        for step in steps:
+        placeholders = {name: f"<{name}>" for name in template.get("Parameters", {})}
+        if "Stage" in placeholders:
+            placeholders["Stage"] = stage
+        if has_edge:
+            click.echo(shlex.join(edge_command(app, stage, out, profile, "<HostedZoneId>")))
+        for step in commands(app, stage, out, region, profile, placeholders):
             click.echo(shlex.join(step))
         if app.site is not None:
             click.echo(f"# then: upload {app.site.root} to the stack's SiteBucketName, invalidate changed entry files")
@@ -166,14 +182,28 @@ def deploy(package: str, stage: str, region: str | None, profile: str | None, dr
             "the SAM CLI (`sam`) is not on PATH: install it with `pip install aws-sam-cli`, "
             f"or deploy {out / 'template.yaml'} yourself (see --dry-run for the commands)"
         )
-    for step in steps:
+    import boto3
+
+    session = boto3.Session(profile_name=profile, region_name=region)
+
+    def run(step: list[str]) -> None:
         click.echo(f"$ {shlex.join(step)}")
         if subprocess.run(step).returncode != 0:
             raise click.ClickException(f"`{step[0]} {step[1]}` failed; its output is above")
+
+    try:
+        parameters = site_parameters(app, stage, session, template)
+        if has_edge:  # the certificate CloudFront needs lives in us-east-1, deployed first
+            run(edge_command(app, stage, out, profile, parameters["HostedZoneId"]))
+            parameters["SiteCertificateArn"] = edge_certificate(app, stage, session)
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for step in commands(app, stage, out, region, profile, parameters):
+        run(step)
     if app.site is not None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from lambdakit.deploy import DeployError, publish_site, site_summary
+        from lambdakit.deploy import publish_site, site_summary
         from lambdakit.site_upload import UploadError
 
         click.echo(f"uploading the site {app.site.root}")

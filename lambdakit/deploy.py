@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.declare.app import App
 
@@ -16,9 +16,43 @@ def stack_name(app: App, stage: str) -> str:
     return f"{app.service.name}-{stage}".replace("_", "-")
 
 
-def commands(app: App, stage: str, build_dir: Path, region: str | None, profile: str | None) -> list[list[str]]:
-    """The SAM CLI commands that package and deploy a built template."""
+def edge_stack_name(app: App, stage: str) -> str:
+    """The us-east-1 stack of what CloudFront needs from that region (the site's certificate)."""
+    return stack_name(app, stage) + "-us-east-1"
+
+
+def edge_command(app: App, stage: str, build_dir: Path, profile: str | None, zone: str) -> list[str]:
+    """`sam deploy` of the us-east-1 template, which the main stack's distribution needs first."""
+    from lambdakit.build import EDGE_TEMPLATE
+
+    return [
+        "sam",
+        "deploy",
+        "--template-file",
+        str(build_dir / EDGE_TEMPLATE),
+        "--stack-name",
+        edge_stack_name(app, stage),
+        "--region",
+        "us-east-1",
+        "--no-fail-on-empty-changeset",
+        "--parameter-overrides",
+        f"HostedZoneId={zone}",
+        *(["--profile", profile] if profile else []),
+    ]
+
+
+def commands(
+    app: App,
+    stage: str,
+    build_dir: Path,
+    region: str | None,
+    profile: str | None,
+    parameters: dict[str, str] | None = None,
+) -> list[list[str]]:
+    """The SAM CLI commands that package and deploy a built template, with its parameters' values."""
     extra = [*(["--region", region] if region else []), *(["--profile", profile] if profile else [])]
+    if parameters:
+        extra += ["--parameter-overrides", *(f"{name}={value}" for name, value in parameters.items())]
     return [
         [
             "sam",
@@ -54,6 +88,50 @@ def sam_available() -> bool:
 
 class DeployError(Exception):
     """A deploy step that failed in a way the message explains (the CLI prints it)."""
+
+
+def hosted_zone_id(route53: Any, domain: str) -> str:
+    """The public hosted zone that holds `domain`: the one whose name is its longest suffix."""
+    best: tuple[int, str] | None = None
+    for page in route53.get_paginator("list_hosted_zones").paginate():
+        for zone in page["HostedZones"]:
+            name = zone["Name"].rstrip(".")
+            private = zone.get("Config", {}).get("PrivateZone", False)
+            holds = domain == name or domain.endswith("." + name)
+            if not private and holds and (best is None or len(name) > best[0]):
+                best = (len(name), zone["Id"].rsplit("/", 1)[-1])
+    if best is None:
+        raise DeployError(
+            f"no public Route 53 hosted zone holds {domain}; create one (or delegate the domain to Route 53), "
+            "then deploy again"
+        )
+    return best[1]
+
+
+def site_parameters(app: App, stage: str, session: Any, template: dict[str, Any]) -> dict[str, str]:
+    """The values of the site's template parameters that deploy knows: the stage, the domain's zone."""
+    from lambdakit.derive.plan import plan_of
+    from lambdakit.derive.site import STAGE_PARAMETER, ZONE_PARAMETER
+
+    declared = template.get("Parameters", {})
+    values: dict[str, str] = {}
+    if STAGE_PARAMETER in declared:
+        values[STAGE_PARAMETER] = stage
+    site = plan_of(app).site
+    if ZONE_PARAMETER in declared and site is not None and site.domain is not None:
+        values[ZONE_PARAMETER] = hosted_zone_id(session.client("route53"), site.domain)
+    return values
+
+
+def edge_certificate(app: App, stage: str, session: Any) -> str:
+    """The certificate the us-east-1 stack made (its `CertificateArn` output)."""
+    from lambdakit.site_upload import stack_outputs
+
+    stack = edge_stack_name(app, stage)
+    outputs = stack_outputs(session.client("cloudformation", region_name="us-east-1"), stack)
+    if "CertificateArn" not in outputs:
+        raise DeployError(f"stack {stack} in us-east-1 has no CertificateArn output; deploy it again")
+    return outputs["CertificateArn"]
 
 
 BUCKET_OUTPUT = "SiteBucketName"
