@@ -300,7 +300,7 @@ def test_deploy_finds_the_hosted_zone_of_the_domain_and_the_edge_certificate(mot
         )
         assert hosted_zone_id(route53, "www.shop.example.com") == inner.rsplit("/", 1)[-1]
         assert hosted_zone_id(route53, "example.com") == outer.rsplit("/", 1)[-1]
-        with pytest.raises(DeployError, match="no public Route 53 hosted zone holds www.other.org"):
+        with pytest.raises(DeployError, match=r"no public Route 53 hosted zone holds www\.other\.org"):
             hosted_zone_id(route53, "www.other.org")
 
         from lambdakit.declare.service import Service
