@@ -22,10 +22,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import buildscale, cold, consumers, size, warm
+from bench import buildscale, cold, consumers, site, size, warm
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("warm", "cold", "consumers", "build", "size")
+SECTIONS = ("warm", "cold", "consumers", "build", "size", "site")
 COMMAND = "python -m bench"
 
 
@@ -101,6 +101,10 @@ def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
             f"{s['bytes'] / 1e6:.3f} MB ({s['zipped'] / 1e6:.3f} MB zipped)",
             s["bytes"] <= 300_000,
         )
+    t = figures.get("site")
+    if t:
+        added = t["site added p50 ms"]
+        add("the local site adds <= 1 ms p50 to an API request", f"{added:.3f} ms", added <= 1.0)
     return rows
 
 
@@ -127,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold": lambda: cold.report(cold.run(4 if args.quick else 15)),
         "build": lambda: buildscale.report(buildscale.run(1 if args.quick else 5)),
         "size": lambda: size.report(size.run()),
+        "site": lambda: site.report(site.run(100 if args.quick else 500)),
     }
     for section in SECTIONS:
         if section not in only:
