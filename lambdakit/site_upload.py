@@ -27,13 +27,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from lambdakit.derive.site import IMMUTABLE, cache_control, content_type
+from lambdakit.derive.site import IMMUTABLE, WEB_DOT_FOLDERS, cache_control, content_type
 
 #: boto3 clients are built per service at run time, and boto3-stubs' per-service packages are not installed.
 Client = Any
 
 #: Dot folders that are part of the web (RFC 8615), uploaded though their name starts with a dot.
-WEB_DOT_FOLDERS = frozenset({".well-known"})
 #: CloudFront refuses an invalidation while more than 3000 file paths are in progress; beyond, one `/*`.
 MAX_PATHS = 3000
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys

@@ -258,3 +258,68 @@ def c() -> dict: return {}
     assert "(b): partition_key= is for storage-first routes" in text
     assert "(d): lk.consume of a queue takes batch_size, window, max_concurrency, max_receive; not retries" in text
     assert "auth=plain is a plain function; decorate it with @lk.authorizer" in text
+
+
+def test_every_limit_aws_would_refuse_is_reported_at_once(tmp_path: Path) -> None:
+    """Each mistake names its function and the limit; an option that is out of range does not stop the import."""
+    text = problems(
+        tmp_path,
+        """
+t = lk.Table("things", key="id")
+q = lk.Queue("jobs")
+
+@lk.route("GET", "/a", memory=1)
+def a() -> dict: return {}
+
+@lk.route("GET", "/b", timeout=100000)
+def b() -> dict: return {}
+
+@lk.route("GET", "/c", status=99)
+def c() -> dict: return {}
+
+@lk.route("GET", "/d", writes=[t, t])
+def d() -> dict: return {}
+
+@lk.consume(q, batch_size=0)
+def e(m: dict) -> None: ...
+
+@lk.route("GET", "/g", timeout=60)
+def g() -> dict: return {}
+
+@lk.route("POST", "/h", trigger=lk.sqs(batch_size=0))
+def h(body: dict) -> None: ...
+
+@lk.route("POST", "/k", trigger=lk.kinesis(retries=-7))
+def k(body: dict) -> None: ...
+
+@lk.route("GET", "/m", memory=0)
+def m() -> dict: return {}
+""",
+    )
+    for expected in (
+        "(a): memory=1: Lambda gives 128-10240 MB",
+        "(b): timeout=100000: Lambda runs a function 1-900 seconds",
+        "(c): status=99: a route's success status is 200-399",
+        "(d): writes= lists Table('things') twice",
+        "(e): lk.consume: lk.sqs(batch_size=0): must be 1-10",
+        "(g): timeout=60: API Gateway answers 504 after 29 s",
+        "(h): lk.sqs(batch_size=0): must be 1-10",
+        "(k): lk.kinesis(retries=-7): must be -1 (forever) to 10000",
+        "(m): memory=0: Lambda gives 128-10240 MB",
+    ):
+        assert expected in text, expected
+
+
+def test_a_broken_authorizer_is_reported_once_where_it_is_declared(tmp_path: Path) -> None:
+    text = problems(
+        tmp_path,
+        """
+@lk.authorizer(ttl=-5)
+def key(token: str) -> lk.Identity | None: ...
+
+@lk.route("GET", "/x", auth=key)
+def x() -> dict: return {}
+""",
+    )
+    assert "(key): ttl=-5 must be 0-3600 seconds" in text
+    assert "plain function" not in text and "its @lk.authorizer declaration has a mistake" in text

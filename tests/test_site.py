@@ -435,3 +435,53 @@ def test_site_mistakes_are_build_errors(tmp_path: Path, declaration: str, expect
     with pytest.raises(BuildError) as info:
         discover(name)
     assert any(expected in problem for problem in info.value.problems), info.value.problems
+
+
+def test_mount_paths_that_would_share_resource_names_are_refused(tmp_path: Path) -> None:
+    name = package(
+        tmp_path,
+        'import lambdakit as lk\nsite = lk.Frontend("web/dist")\n'
+        'site.mount("/api/catalog", origin="https://a.example.com")\n'
+        'site.mount("/api-catalog", origin="https://b.example.com")\n' + API,
+    )
+    with pytest.raises(BuildError) as info:
+        discover(name)
+    assert any("differ only in their separators" in p for p in info.value.problems)
+
+
+def test_a_mounted_service_with_an_underscore_is_imported_by_its_stack_name(tmp_path: Path) -> None:
+    inner = write_package(
+        tmp_path,
+        {
+            "__init__.py": 'import lambdakit as lk\nservice = lk.Service("my_cat")\n'
+            '@lk.route("GET", "/x")\ndef x() -> dict[str, str]:\n    return {}\n'
+        },
+    )
+    outer = package(
+        tmp_path, f'import lambdakit as lk\nsite = lk.Frontend("web/dist")\nsite.mount("/api/cat", {inner!r})\n' + API
+    )
+    origins = distribution(template_of(outer))["Origins"]
+    mounted = next(o for o in origins if o["Id"] == "mount-api-cat")
+    assert mounted["DomainName"] == {"Fn::ImportValue": {"Fn::Sub": "my-cat-${Stage}-ApiDomain"}}
+
+
+def test_dotfiles_in_the_folder_are_not_served(tmp_path: Path) -> None:
+    name = package(
+        tmp_path,
+        'import lambdakit as lk\nsite = lk.Frontend("web/dist")\n' + API,
+        {"web/dist/.env": "SECRET=1", "web/dist/.git/config": "x"},
+    )
+    with Client(name) as client:
+        assert client.get("/.env").status == 404
+        assert client.get("/.git/config").text == INDEX  # no dot in `config`: a client-side route, as on AWS
+        assert client.get("/.well-known/thing.json").status == 200
+
+
+def test_deploy_refuses_a_stage_that_makes_cloudfront_names_too_long(apps: dict[str, str]) -> None:
+    from lambdakit.deploy import name_problems
+
+    app = discover(apps["shop"])
+    assert name_problems(app, "prod") == []
+    (problem,) = name_problems(app, "a" * 60)
+    assert "too long for the site's CloudFront names" in problem
+    assert name_problems(app, "bad stage!")[0].startswith("stack name")

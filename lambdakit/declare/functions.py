@@ -127,10 +127,12 @@ class FunctionSpec:
 def _resources(where: str, what: str, items: Iterable[Any]) -> tuple[Resource, ...]:
     if isinstance(items, Resource):
         items = [items]
-    out = []
+    out: list[Resource] = []
     for item in items:
         if not isinstance(item, Resource):
             raise DeclarationError(f"{where}: {what}= takes lk.Table, lk.Queue or lk.Stream objects, not {item!r}")
+        if any(item is seen for seen in out):
+            raise DeclarationError(f"{where}: {what}= lists {item!r} twice; list each resource once")
         out.append(item)
     return tuple(out)
 
@@ -143,6 +145,11 @@ def _auth(where: str, auth: Any) -> Auth:
     spec = getattr(auth, "__lambdakit__", None)
     if isinstance(spec, FunctionSpec) and spec.kind == "authorizer":
         return spec
+    if callable(auth) and spec is None and problems_of(auth):
+        raise DeclarationError(
+            f"{where}: auth={getattr(auth, '__name__', auth)}: its @lk.authorizer declaration has a mistake "
+            "(reported on its own); fix it there"
+        )
     if callable(auth) and spec is None:
         raise DeclarationError(
             f"{where}: auth={getattr(auth, '__name__', auth)} is a plain function; decorate it "
@@ -243,6 +250,13 @@ def route(
             raise DeclarationError(
                 f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)'
             )
+        if storage is not None and storage.problem():
+            raise DeclarationError(f"{where}: {storage.problem()}")
+        if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 399):
+            raise DeclarationError(
+                f"{where}: status={status!r}: a route's success status is 200-399; errors are raised "
+                "(lk.NotFound, lk.HTTPError(status=...)), not declared"
+            )
         if storage is not None and status is not None:
             raise DeclarationError(
                 f"{where}: status= does not apply to a storage-first route: the gateway answers 202 "
@@ -330,6 +344,8 @@ def consume(
                 raise DeclarationError(f"{where}: lk.consume takes an lk.Queue or lk.Stream, not {source!r}")
         except TypeError as exc:
             raise DeclarationError(f"{where}: lk.consume: {exc}") from None
+        if opts.problem():
+            raise DeclarationError(f"{where}: lk.consume: {opts.problem()}")
         if isinstance(source, Queue) and isinstance(opts, SqsOptions):
             if opts.fifo != source.fifo:
                 raise DeclarationError(f"{where}: fifo= must match the queue's own fifo={source.fifo}")

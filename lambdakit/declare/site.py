@@ -17,7 +17,7 @@ from typing import Any
 from lambdakit.core.names import DeclarationError
 from lambdakit.core.record import Record
 
-_PATH = re.compile(r"^(/[A-Za-z0-9._~-]+)+$")
+_PATH = re.compile(r"^(/[A-Za-z0-9_-]+)+$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 
@@ -159,7 +159,10 @@ class Frontend:
         for mount in self.mounts:
             label = f"{where}: mount({mount.path!r})"
             if not isinstance(mount.path, str) or not _PATH.match(mount.path):
-                found.append(f"{label}: give a path such as '/api/catalog' (no trailing slash)")
+                found.append(
+                    f"{label}: give a path such as '/api/catalog': letters, digits, '-' and '_' between the "
+                    "slashes, no trailing slash"
+                )
             if (mount.package is None) == (mount.origin is None):
                 found.append(f"{label}: give a package or origin=, not both")
             if mount.origin is not None and not re.match(r"^https://[a-z0-9.-]+(:\d+)?(/[^?#]*)?$", mount.origin):
@@ -168,6 +171,13 @@ class Frontend:
         twice = sorted({p for p in paths if paths.count(p) > 1})
         if twice:
             found.append(f"{where}: {', '.join(twice)} is served twice (api_path and mounts must differ)")
+        words = [re.sub(r"[^a-z0-9]", "", p.lower()) for p in paths]
+        alike = sorted({p for p, w in zip(paths, words, strict=True) if words.count(w) > 1 and paths.count(p) == 1})
+        if alike:
+            found.append(
+                f"{where}: {' and '.join(alike)} differ only in their separators, and their resources would share "
+                "names; give them paths that differ in letters or digits"
+            )
         for option, value in self.edge.items():
             if value is not None:
                 found.append(

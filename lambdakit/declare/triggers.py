@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from lambdakit.core.names import DeclarationError
 from lambdakit.core.paths import param_names
 from lambdakit.core.record import Record
 
@@ -37,23 +36,27 @@ class SqsOptions(Record):
         self._set("fifo", fifo)
         self._set("group_by", group_by)
         self._set("kind", kind)
-        self.__post_init__()
 
-    def __post_init__(self) -> None:
+    def problem(self) -> str | None:
+        """What AWS would refuse in these options (checked by the decorator, so the import goes on)."""
+        for name in ("batch_size", "window", "max_receive"):
+            if not _whole(getattr(self, name)):
+                return f"lk.sqs({name}={getattr(self, name)!r}): give a whole number"
         limit = 10 if self.fifo or self.window == 0 else 10000
         if not 1 <= self.batch_size <= limit:
-            raise DeclarationError(
-                f"lk.sqs(batch_size={self.batch_size}): must be 1-{limit}"
-                + ("" if limit == 10000 else " (above 10 needs window > 0, and FIFO allows 10 at most)")
+            return f"lk.sqs(batch_size={self.batch_size}): must be 1-{limit}" + (
+                "" if limit == 10000 else " (above 10 needs window > 0, and FIFO allows 10 at most)"
             )
         if not 0 <= self.window <= 300:
-            raise DeclarationError(f"lk.sqs(window={self.window}): the batching window is 0-300 seconds")
-        if self.max_concurrency is not None and not 2 <= self.max_concurrency <= 1000:
-            raise DeclarationError(f"lk.sqs(max_concurrency={self.max_concurrency}): AWS allows 2-1000")
+            return f"lk.sqs(window={self.window}): the batching window is 0-300 seconds"
+        concurrency = self.max_concurrency
+        if concurrency is not None and (not _whole(concurrency) or not 2 <= concurrency <= 1000):
+            return f"lk.sqs(max_concurrency={self.max_concurrency}): AWS allows 2-1000"
         if not 1 <= self.max_receive <= 1000:
-            raise DeclarationError(f"lk.sqs(max_receive={self.max_receive}): must be 1-1000")
+            return f"lk.sqs(max_receive={self.max_receive}): must be 1-1000"
         if self.group_by is not None and not self.fifo:
-            raise DeclarationError("lk.sqs(group_by=...) needs fifo=True: only FIFO queues have message groups")
+            return "lk.sqs(group_by=...) needs fifo=True: only FIFO queues have message groups"
+        return None
 
 
 class KinesisOptions(Record):
@@ -86,19 +89,27 @@ class KinesisOptions(Record):
         self._set("max_age", max_age)
         self._set("starting_position", starting_position)
         self._set("kind", kind)
-        self.__post_init__()
 
-    def __post_init__(self) -> None:
+    def problem(self) -> str | None:
+        """What AWS would refuse in these options (checked by the decorator, so the import goes on)."""
+        for name in ("batch_size", "window", "retries", "max_age"):
+            if not _whole(getattr(self, name)):
+                return f"lk.kinesis({name}={getattr(self, name)!r}): give a whole number"
         if not 1 <= self.batch_size <= 10000:
-            raise DeclarationError(f"lk.kinesis(batch_size={self.batch_size}): must be 1-10000")
+            return f"lk.kinesis(batch_size={self.batch_size}): must be 1-10000"
         if not 0 <= self.window <= 300:
-            raise DeclarationError(f"lk.kinesis(window={self.window}): the batching window is 0-300 seconds")
+            return f"lk.kinesis(window={self.window}): the batching window is 0-300 seconds"
         if not -1 <= self.retries <= 10000:
-            raise DeclarationError(f"lk.kinesis(retries={self.retries}): must be -1 (forever) to 10000")
+            return f"lk.kinesis(retries={self.retries}): must be -1 (forever) to 10000"
         if not (self.max_age == -1 or 60 <= self.max_age <= 604800):
-            raise DeclarationError(f"lk.kinesis(max_age={self.max_age}): must be -1 or 60-604800 seconds")
+            return f"lk.kinesis(max_age={self.max_age}): must be -1 or 60-604800 seconds"
         if self.starting_position not in ("LATEST", "TRIM_HORIZON"):
-            raise DeclarationError("lk.kinesis(starting_position=...): LATEST or TRIM_HORIZON")
+            return "lk.kinesis(starting_position=...): LATEST or TRIM_HORIZON"
+        return None
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def sqs(

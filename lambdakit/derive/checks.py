@@ -82,11 +82,36 @@ def problems(app: App) -> list[str]:
             problems.append(str(exc))
         if spec.source is not None and spec.kind == "http":
             claim(spec.source.kind, spec.source.name + "-" + spec.source.kind, spec.where)
+    problems += _limits(app)
     problems += _service_problems(app)
     # Storage first: key fields the gateway reads, one consumer per queue, FIFO limits.
     problems += storage_check(app)
     problems += auth_problems(app)
     return problems
+
+
+#: API Gateway stops waiting for a Lambda integration after 29 seconds (its default integration timeout).
+API_TIMEOUT = 29
+
+
+def _limits(app: App) -> list[str]:
+    """Lambda's memory and timeout bounds, and API Gateway's wait, on each function's effective settings."""
+    from lambdakit.derive.plan import memory_of, timeout_of
+
+    found = []
+    for spec in app.functions:
+        memory, timeout = memory_of(app, spec), timeout_of(app, spec)
+        if isinstance(memory, bool) or not isinstance(memory, int) or not 128 <= memory <= 10240:
+            found.append(f"{spec.where}: memory={memory!r}: Lambda gives 128-10240 MB (whole MB)")
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 900:
+            found.append(f"{spec.where}: timeout={timeout!r}: Lambda runs a function 1-900 seconds")
+        elif spec.kind == "http" and not spec.storage_first and timeout > API_TIMEOUT:
+            found.append(
+                f"{spec.where}: timeout={timeout}: API Gateway answers 504 after {API_TIMEOUT} s, so the caller "
+                f"would never see the answer; keep it <= {API_TIMEOUT}, or make the route storage first "
+                '(trigger="sqs") and do the long work in its consumer'
+            )
+    return found
 
 
 def _service_problems(app: App) -> list[str]:

@@ -238,12 +238,18 @@ def dead_letter_id(queue: Queue) -> str:
 
 def memory_of(app: App, spec: FunctionSpec) -> int:
     """The function's own `memory=`, else its service's, else lambdakit's default."""
-    return spec.memory or app.service.memory or FunctionSpec.DEFAULT_MEMORY
+    for value in (spec.memory, app.service.memory):
+        if value is not None:
+            return value
+    return FunctionSpec.DEFAULT_MEMORY
 
 
 def timeout_of(app: App, spec: FunctionSpec) -> int:
     """The function's own `timeout=`, else its service's, else the default for its kind."""
-    return spec.timeout or app.service.timeout or FunctionSpec.DEFAULT_TIMEOUT[spec.kind]
+    for value in (spec.timeout, app.service.timeout):
+        if value is not None:
+            return value
+    return FunctionSpec.DEFAULT_TIMEOUT[spec.kind]
 
 
 def visibility_timeout(consumer_timeout: int | None, window: int = 0) -> int:

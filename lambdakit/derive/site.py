@@ -137,6 +137,7 @@ def _mount_origin(app: App, mount: Mount) -> Origin:
         return Origin(oid, "http", parts.hostname or "", parts.path.rstrip("/"), parts.port or 443)
     mounted = app.mounted.get(mount.path)
     service = mounted.service.name if mounted is not None else str(mount.package)
+    service = service.replace("_", "-")  # the stack is SERVICE-STAGE with `_` as `-` (deploy.stack_name)
     stage = mounted.service.stage if mounted is not None else "api"
     # The mounted service's stack (same account and region) exports its API's domain; see `outputs`.
     domain = {"Fn::ImportValue": {"Fn::Sub": f"{service}-${{{STAGE_PARAMETER}}}-ApiDomain"}}
@@ -151,7 +152,7 @@ BUCKET_SKIPS = (
         "Every read goes through CloudFront; S3 server access logs would repeat CloudFront's view of the same "
         "requests for a bucket nobody else can read.",
     ),
-    ("CKV_AWS_144", "A replica in another region comes with lk.Failover(region=...)."),
+    ("CKV_AWS_144", "The site is rebuilt from its folder by every deploy; a replica region is not part of it."),
     (
         "CKV_AWS_145",
         "SSE-S3 (AES-256): the site's files are what every visitor downloads; a KMS key would add a key policy "
@@ -167,7 +168,7 @@ DISTRIBUTION_SKIPS = (
     ),
     ("CKV_AWS_68", "A WAF web ACL is billed per ACL and rule; attach one to the distribution when the site needs it."),
     ("CKV2_AWS_47", "See CKV_AWS_68: no WAF by default, so no WAF rule set to check."),
-    ("CKV_AWS_310", "Origin failover comes with lk.Failover(region=...)."),
+    ("CKV_AWS_310", "One origin per path: the bucket is regional and durable, and a replica is not part of the site."),
     (
         "CKV_AWS_374",
         "Served worldwide: a geo restriction is a product decision, not a default.",
@@ -267,7 +268,10 @@ def resources(app: App, site: SitePlan) -> tuple[dict[str, Any], dict[str, Any],
 def _bucket() -> dict[str, Any]:
     return {
         "Type": "AWS::S3::Bucket",
-        "DeletionPolicy": "Delete",  # the site is rebuilt from its folder; deploy empties it first
+        # CloudFormation cannot delete a bucket that holds files: deleting the stack keeps it (empty it and
+        # delete it by hand); a failed first create still removes it.
+        "DeletionPolicy": "RetainExceptOnCreate",
+        "UpdateReplacePolicy": "Retain",
         "Metadata": skips(BUCKET_SKIPS),
         "Properties": {
             "PublicAccessBlockConfiguration": {
@@ -474,6 +478,16 @@ def edge_template(app: App, site: SitePlan) -> dict[str, Any] | None:
 
 #: A content hash in a file name (`app.3f9a1c2b.js`, `index-B2xT9qLm.css`): 8 or more characters, one a digit.
 _HASHED = r"[.-](?=[A-Za-z0-9_]*[0-9])[A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$"
+
+#: The one dot folder a site publishes (`security.txt`, app links); other dotfiles stay on the machine.
+WEB_DOT_FOLDERS = frozenset({".well-known"})
+
+
+def published(key: str) -> bool:
+    """Whether a file of the site's folder is part of the site (`.env`, `.git/`, `.DS_Store` are not)."""
+    *folders, name = key.split("/")
+    return not name.startswith(".") and all(not f.startswith(".") or f in WEB_DOT_FOLDERS for f in folders)
+
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"

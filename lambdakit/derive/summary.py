@@ -76,11 +76,17 @@ def _site(app: App) -> str:
         if origin.kind == "mount":
             mounted = app.mounted.get(behavior.path or "")
             target = f"service {mounted.service.name}" if mounted is not None else target
-        lines.append(f"  {behavior.path}/*  -> {target}")
+        lines.append(f"  {behavior.path}, {behavior.path}/*  -> {target}")
     if site.frontend is not None:
         lines.append(f"  /*  -> {site.frontend.folder} (private S3 bucket; paths without a dot get index.html)")
     else:
         lines.append("  /*  -> this service's API (cdn=True)")
+    signed = [s.name for s in app.functions if s.route is not None and app.effective_auth(s) == "iam"]
+    if signed and any(b.origin.kind == "api" for b in site.behaviors):
+        lines.append(
+            f'  note: {", ".join(signed)} take SigV4 (auth="iam"), which signs the Host header that CloudFront '
+            "replaces: sign requests to the API's own URL (ApiUrl), not the site's"
+        )
     if site.creates_certificate:
         lines.append(f"  certificate for {site.domain}: created in us-east-1 (template-us-east-1.yaml)")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from lambdakit.derive.site import SPA_FUNCTION, Behavior, SitePlan, cache_control, content_type
+from lambdakit.derive.site import SPA_FUNCTION, Behavior, SitePlan, cache_control, content_type, published
 from lambdakit.errors import error_body
 from lambdakit.local.cloudfront_functions import Functions, Twin
 from lambdakit.local.gateway import Gateway, HttpRequest, HttpResponse
@@ -120,7 +120,7 @@ class Site:
         key = request.path.lstrip("/") or frontend.index
         root = os.path.realpath(frontend.root)
         path = os.path.realpath(os.path.join(root, key))
-        if not path.startswith(root + os.sep) or not os.path.isfile(path):
+        if not path.startswith(root + os.sep) or not os.path.isfile(path) or not published(key):
             body = f"<Error><Code>NoSuchKey</Code><Key>{key}</Key></Error>".encode()
             return HttpResponse(404, [("Content-Type", "application/xml")], body)
         with open(path, "rb") as handle:
