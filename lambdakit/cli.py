@@ -112,6 +112,64 @@ def openapi(package: str, out: Path | None, form: str | None) -> None:
 
 @main.command()
 @click.argument("package")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write: .md/.mmd (Mermaid), .png or .svg (default: Mermaid on standard output).",
+)
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["mermaid", "png", "svg"]),
+    default=None,
+    help="Output format (default: from --out's suffix, else mermaid).",
+)
+@click.option("--iam", is_flag=True, help="Label each function's edges with the IAM actions its policy grants.")
+def diagram(package: str, out: Path | None, form: str | None, iam: bool) -> None:
+    """Draw PACKAGE's architecture from its plan: callers, CloudFront, API Gateway, functions, resources.
+
+    Mermaid text needs nothing more; PNG and SVG use AWS's icons through the
+    `diagrams` package and Graphviz (`pip install 'lambdakit[diagram]'`,
+    `apt-get install graphviz`). The same plan always gives the same output.
+    """
+    from lambdakit.derive.diagram import graph_of, mermaid
+    from lambdakit.derive.plan import plan_of
+
+    if form is None:
+        suffix = out.suffix.lower() if out is not None else ".mmd"
+        inferred = {".md": "mermaid", ".mmd": "mermaid", ".mermaid": "mermaid", ".png": "png", ".svg": "svg"}
+        if suffix not in inferred:
+            raise click.UsageError(
+                f"cannot tell the format from {out}; end it in .md, .mmd, .png or .svg, or give --format"
+            )
+        form = inferred[suffix]
+    if form != "mermaid" and out is None:
+        raise click.UsageError(f"--format {form} writes a file: give --out FILE.{form}")
+    graph = graph_of(plan_of(_load(package)), iam=iam)
+    if form == "mermaid":
+        text = mermaid(graph)
+        if out is not None and out.suffix.lower() == ".md":
+            text = f"```mermaid\n{text}```\n"  # a Markdown file: fenced, so GitHub and most viewers draw it
+        if out is None:
+            click.echo(text, nl=False)
+            return
+        data = text.encode()
+    else:
+        from lambdakit.diagram_png import MissingDependency, render
+
+        try:
+            data = render(graph, form)
+        except MissingDependency as exc:
+            click.secho(f"lambdakit diagram: {exc}", fg="red", err=True)
+            sys.exit(2)
+    assert out is not None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    click.echo(f"wrote {out}", err=True)
+
+
+@main.command()
+@click.argument("package")
 @click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535), help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback by default).")
 @click.option(
@@ -157,11 +215,15 @@ def deploy(package: str, stage: str, region: str | None, profile: str | None, dr
         commands,
         edge_certificate,
         edge_command,
+        name_problems,
         sam_available,
         site_parameters,
     )
 
     app = _load(package)
+    refused = name_problems(app, stage)
+    if refused:
+        raise click.UsageError("; ".join(refused))
     out = Path(".lambdakit") / "deploy" / stage
     write(app, out)
     template = yaml.safe_load((out / "template.yaml").read_text())

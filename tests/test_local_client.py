@@ -210,16 +210,16 @@ def test_the_example_shop_through_the_client(lk_aws):
     with Client(service) as shop:
         products.put({"sku": "K-1", "name": "Kettle", "price_cents": 100})
         token = shop.token()
-        created = shop.post("/orders", json={"sku": "K-1", "qty": 2, "customer_id": "c-9"}, token=token)
+        created = shop.post("/api/orders", json={"sku": "K-1", "qty": 2, "customer_id": "c-9"}, token=token)
         assert created.status == 201, created
         assert shop.drain().succeeded["log_audit"] == 1  # the audit queue's consumer, fed by create_order
         assert customers.get(customer_id="c-9", since=0)["last_event"] == "order_created"
 
-        stored = shop.post("/orders/import", json={"sku": "K-1", "qty": 1, "customer_id": "c-10"}, token=token)
+        stored = shop.post("/api/orders/import", json={"sku": "K-1", "qty": 1, "customer_id": "c-10"}, token=token)
         assert stored.status == 202 and stored.json["message_id"]
-        assert shop.get("/customers/c-10/orders").json == []
+        assert shop.get("/api/customers/c-10/orders").json == []
         shop.drain()
-        assert [o["qty"] for o in shop.get("/customers/c-10/orders").json] == [1]
+        assert [o["qty"] for o in shop.get("/api/customers/c-10/orders").json] == [1]
         assert shop.denials == []  # the derived policies cover everything the shop does, idempotency included
 
 
@@ -228,7 +228,7 @@ def test_storage_first_stores_what_the_deployed_integration_stores(lk_aws):
     import boto3
 
     with Client("example_app.shop") as shop:
-        stored = shop.post("/orders/import", json={"sku": "K-1", "qty": 1}, token=shop.token())
+        stored = shop.post("/api/orders/import", json={"sku": "K-1", "qty": 1}, token=shop.token())
         assert stored.status == 202
         sqs = boto3.client("sqs")
         url = sqs.get_queue_url(QueueName="import_order")["QueueUrl"]
@@ -237,7 +237,7 @@ def test_storage_first_stores_what_the_deployed_integration_stores(lk_aws):
         assert message["Body"] == '{"sku": "K-1", "qty": 1}'
         assert message["MessageAttributes"]["lk-id"]["StringValue"] == stored.json["request_id"]
 
-        clicked = shop.post("/clicks", json={"customer_id": 'o\'brien "jr"', "page": "/"})
+        clicked = shop.post("/api/clicks", json={"customer_id": 'o\'brien "jr"', "page": "/"})
         assert clicked.status == 202
         kinesis = boto3.client("kinesis")
         iterator = kinesis.get_shard_iterator(

@@ -222,10 +222,13 @@ def test_schemathesis_finds_nothing_against_lambdakit_local(
     package: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     name = package if "." in package else request.getfixturevalue(package)
+    app = discover(name)
     module_root = ROOT if "." in package else Path(sys.modules[name].__file__ or "").parents[1]
     spec = tmp_path / "openapi.json"
-    spec.write_text(openapi_text(discover(name)))
-    with local_server(name, tmp_path / "server.log", path=module_root) as url:
+    spec.write_text(openapi_text(app))
+    api = (app.site.api_path or "") if app.site is not None else ""  # behind a site, the API is under api_path
+    with local_server(name, tmp_path / "server.log", path=module_root) as root:
+        url = root + api
         run = subprocess.run(
             [
                 str(Path(sys.executable).parent / "st"),

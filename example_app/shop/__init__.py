@@ -13,3 +13,12 @@ service = lk.Service(
     throttle=(100, 200),
     usage_plans=(lk.UsagePlan("partners", quota=100_000, period="MONTH", rate=10, burst=20, keys=("acme",)),),
 )
+
+# The shop's SPA (plain files, no build step) on the same distribution as the API, which it calls at /api.
+site = lk.Frontend(
+    "web/dist",
+    headers=lk.SecurityHeaders(
+        csp="default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'"
+    ),
+)
