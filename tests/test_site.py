@@ -485,3 +485,9 @@ def test_deploy_refuses_a_stage_that_makes_cloudfront_names_too_long(apps: dict[
     (problem,) = name_problems(app, "a" * 60)
     assert "too long for the site's CloudFront names" in problem
     assert name_problems(app, "bad stage!")[0].startswith("stack name")
+
+
+def test_head_on_a_file_gives_its_length_without_the_body(shop: Client) -> None:
+    answer = shop.request("HEAD", "/assets/app.3f9a1c2b.js")
+    assert answer.status == 200 and answer.body == b""
+    assert answer.header("Content-Length") == str(len("console.log('shop')"))

@@ -127,8 +127,9 @@ class Site:
             data = handle.read()
         etag = '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
         headers = [("Content-Type", content_type(key)), ("Cache-Control", cache_control(key)), ("ETag", etag)]
+        headers.append(("Content-Length", str(len(data))))  # HEAD too: what S3 says of the object
         if request.header("If-None-Match") == etag:
-            return HttpResponse(304, headers, b"")
+            return HttpResponse(304, headers[:-1], b"")
         return HttpResponse(200, headers, b"" if request.method.upper() == "HEAD" else data)
 
     def _api(self, behavior: Behavior, request: HttpRequest) -> HttpResponse:
