@@ -7,6 +7,9 @@ sending it. Both hooks are appended to botocore's `BUILTIN_HANDLERS` (as moto
 appends its own stubber), so every session made afterwards carries them.
 They do nothing unless `acting_as(policy)` names the function being invoked:
 calls lambdakit makes itself (creating resources, polling) are never checked.
+Given a `calls` list, `acting_as` also records each call the check judged,
+allowed or refused (the local console shows them per invocation); recording
+changes nothing about what is allowed.
 
 A refused call fails as AWS fails it: an HTTP 403 that boto3 raises as the
 client's `AccessDenied`/`AccessDeniedException` `ClientError`, whose message
@@ -61,16 +64,27 @@ class Policy:
         return False
 
 
-_current: ContextVar[tuple[Policy, list[str]] | None] = ContextVar("lambdakit_policy", default=None)
+@dataclass(frozen=True)
+class Call:
+    """One AWS call a running function made, as the check judged it: what the local console lists."""
+
+    operation: str  # the API call, "dynamodb:PutItem" (IAM service prefix : operation name)
+    action: str | None  # the IAM action it needs; None when AWS answers it whatever the policy says
+    resource: str | None  # the ARN it touches; None when the parameters do not say
+    allowed: bool
+    message: str | None = None  # the refusal (with the declaration to add) when not allowed
+
+
+_current: ContextVar[tuple[Policy, list[str], list[Call] | None] | None] = ContextVar("lambdakit_policy", default=None)
 _DENIED = "lambdakit_denied"
 _installed = 0  # how many backends use the hooks now; they leave botocore when the last one stops
 
 
 @contextmanager
-def acting_as(policy: Policy, denials: list[str] | None = None) -> Iterator[None]:
+def acting_as(policy: Policy, denials: list[str] | None = None, calls: list[Call] | None = None) -> Iterator[None]:
     """Check every AWS call made in this context (this thread or task) against `policy`;
-    the message of each refused call is appended to `denials`."""
-    token = _current.set((policy, denials if denials is not None else []))
+    the message of each refused call is appended to `denials`, and each judged call, allowed or not, to `calls`."""
+    token = _current.set((policy, denials if denials is not None else [], calls))
     try:
         yield
     finally:
@@ -121,10 +135,12 @@ def _check(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
     acting = _current.get()
     if acting is None:
         return
-    policy, denials = acting
+    policy, denials, calls = acting
     region = context.get("client_region") or "us-east-1"
     for action, resource in requested(model, params, region, policy.account):
         if action is None or policy.allows(action, resource):
+            if calls is not None:
+                calls.append(Call(f"{prefix_of(model)}:{model.name}", action, resource, True))
             continue
         service = model.service_model
         code = (
@@ -141,6 +157,8 @@ def _check(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
         )
         context[_DENIED] = {"Code": code, "Message": message}
         denials.append(message)
+        if calls is not None:
+            calls.append(Call(f"{prefix_of(model)}:{model.name}", action, resource, False, message))
         return
 
 

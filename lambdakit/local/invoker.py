@@ -4,7 +4,9 @@ Every local invocation, whatever started it (a request, a poller, an
 authorizer check), goes through `Invoker.call`, which also times it and
 logs one line: function, trigger, status, milliseconds. Invocations run one
 at a time: the environment a function sees is process-wide, and moto is
-not made for concurrent writers.
+not made for concurrent writers. Each recorded invocation also keeps the AWS
+calls it made (as the IAM check judged them) and a process-wide sequence
+number, so the local console can ask for what ran since it last looked.
 """
 
 from __future__ import annotations
@@ -14,20 +16,22 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive.plan import Plan
 from lambdakit.local import iam_guard
 from lambdakit.local.backend import Backend
-from lambdakit.local.iam_guard import Policy
+from lambdakit.local.iam_guard import Call, Policy
 from lambdakit.local.lambda_context import LocalContext
 
 Handler = Callable[[dict[str, Any], Any], Any]
 log = logging.getLogger("lambdakit.local")
+#: the AWS calls kept per invocation (a function looping over thousands of writes keeps its first ones)
+MAX_CALLS = 100
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,28 @@ class Invocation:
     ms: float
     request_id: str
     denied: tuple[str, ...] = ()  # the IAM refusals of AWS calls the function made
+    calls: tuple[Call, ...] = ()  # the AWS calls it made, allowed and refused, in order (at most MAX_CALLS)
+    dropped_calls: int = 0  # the calls made past MAX_CALLS, counted only
+    seq: int = 0  # set when recorded: its place among every invocation of this process
+    at: float = 0.0  # set when recorded: when it ended (epoch seconds)
 
     def __str__(self) -> str:
         line = f"{self.function:<22} {self.trigger:<10} {self.status:<12} {self.ms:8.1f} ms"
         return "\n".join([line, *(f"  IAM denied: {message}" for message in self.denied)])
+
+
+#: held while an invocation is numbered and kept, so a reader never sees number N+1 before N
+_recording = threading.Lock()
+_last = 0  # the number of the latest invocation recorded in this process
+
+
+def recorded_since(invokers: Iterable[Invoker], since: int = 0) -> tuple[int, list[Invocation]]:
+    """(the latest number recorded in this process, the invocations numbered above `since` in `invokers`,
+    oldest first). One consistent view: a cursor taken from it skips nothing recorded later."""
+    with _recording:
+        found = [inv for invoker in invokers for inv in invoker.history if inv.seq > since]
+        last = _last
+    return last, sorted(found, key=lambda inv: inv.seq)
 
 
 class FunctionTimedOut(Exception):
@@ -127,9 +149,10 @@ class Invoker:
         rid = str(request_id or getattr(context, "aws_request_id", ""))
         status = "error"
         denials: list[str] = []
+        calls: list[Call] = []
         start = time.perf_counter()
         try:
-            with self.lock, self._environ(spec), iam_guard.acting_as(self.policy(spec), denials):
+            with self.lock, self._environ(spec), iam_guard.acting_as(self.policy(spec), denials, calls):
                 result = handler(event, context)
             elapsed = time.perf_counter() - start
             if elapsed > fn.timeout:
@@ -151,7 +174,16 @@ class Invoker:
             raise
         finally:
             self.record(
-                Invocation(spec.name, trigger, status, (time.perf_counter() - start) * 1000, rid, tuple(denials))
+                Invocation(
+                    spec.name,
+                    trigger,
+                    status,
+                    (time.perf_counter() - start) * 1000,
+                    rid,
+                    tuple(denials),
+                    calls=tuple(calls[:MAX_CALLS]),
+                    dropped_calls=max(0, len(calls) - MAX_CALLS),
+                )
             )
 
     def as_handler(self, spec: FunctionSpec, trigger: str) -> Handler:
@@ -163,7 +195,12 @@ class Invoker:
         return handler
 
     def record(self, invocation: Invocation) -> None:
-        self.history.append(invocation)
+        """Keep the invocation (numbered, timed) and log its line."""
+        global _last
+        with _recording:
+            _last += 1
+            invocation = replace(invocation, seq=_last, at=time.time())
+            self.history.append(invocation)
         (log.warning if invocation.denied else log.info)("%s", invocation)
 
 

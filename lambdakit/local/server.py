@@ -1,8 +1,10 @@
 """`lambdakit local`: the emulated app behind werkzeug's development server, with auto-reload.
 
 werkzeug does the HTTP; this module only adapts its `Request`/`Response` to
-the gateway's and adds two local endpoints under `/_lambdakit/` (a token
-endpoint for Cognito users, and a health check). With the reloader, werkzeug
+the gateway's and routes the local paths under `/_lambdakit/`: a token
+endpoint for Cognito users, a health check, and the console (its page and
+files, and its JSON endpoints under `/_lambdakit/api/`, in
+`lambdakit.local.console`). With the reloader, werkzeug
 runs the server in a child process and restarts it when a loaded module (or
 any file of the package, or the seed file) changes: the in-memory AWS state
 starts again from the seed.
@@ -15,7 +17,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import WSGIRequestHandler, is_running_from_reloader, run_simple
 from werkzeug.wrappers import Request, Response
@@ -29,19 +31,26 @@ from lambdakit.local.gateway import HttpRequest
 from lambdakit.local.pools import DEMO_PASSWORD, DEMO_USER
 from lambdakit.local.seed import SeedError, load_file
 
+if TYPE_CHECKING:
+    from lambdakit.local.console.api import ConsoleApi
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+LOCAL_PREFIX = "/_lambdakit"
 TOKEN_PATH = "/_lambdakit/token"
+HEALTH_PATH = "/_lambdakit/health"
+CONSOLE_API = "/_lambdakit/api/"
 
 
 def wsgi(emulator: Emulator) -> WSGIApp:
     """The WSGI application: local endpoints first, everything else through the gateway."""
+    from lambdakit.local.console.api import ConsoleApi
+
+    console = ConsoleApi(emulator)
 
     @Request.application
     def application(request: Request) -> Response:
-        if request.path == TOKEN_PATH:
-            return _token(emulator, request)
-        if request.path == "/_lambdakit/health":
-            return Response('{"status": "ok"}', 200, content_type="application/json")
+        if request.path == LOCAL_PREFIX or request.path.startswith(LOCAL_PREFIX + "/"):
+            return _local(emulator, console, request)
         raw_uri = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
         answer = emulator.handle(
             HttpRequest(
@@ -58,6 +67,36 @@ def wsgi(emulator: Emulator) -> WSGIApp:
         return Response(answer.body, answer.status, headers=answer.headers)
 
     return application
+
+
+def _local(emulator: Emulator, console: ConsoleApi, request: Request) -> Response:
+    """`/_lambdakit/...`: the token and health endpoints, then the console. These paths never reach the app:
+    the console's requests are not invocations, and nothing here is held to a function's policy."""
+    from lambdakit.local import console as files
+
+    path = request.path
+    if path == TOKEN_PATH:
+        return _token(emulator, request)
+    if path == HEALTH_PATH:
+        return Response('{"status": "ok"}', 200, content_type="application/json")
+    if path.startswith(CONSOLE_API):
+        status, body = console.handle(
+            request.method, path[len(CONSOLE_API) :], request.args, request.headers.get("Origin"), request.host
+        )
+        return Response(
+            json.dumps(body), status, content_type="application/json", headers={"Cache-Control": "no-store"}
+        )
+    if path == LOCAL_PREFIX:  # the console is at /_lambdakit/
+        return Response("", 308, headers={"Location": LOCAL_PREFIX + "/"})
+    found = files.asset(path[len(LOCAL_PREFIX) + 1 :] or "index.html")
+    if found is None:
+        message = f"no local endpoint {path}; the console is at {LOCAL_PREFIX}/"
+        return Response(json.dumps(error_body("not_found", message)), 404, content_type="application/json")
+    if request.method not in ("GET", "HEAD"):
+        message = f"{request.method} {path}: the console's files answer GET"
+        return Response(json.dumps(error_body("method_not_allowed", message)), 405, content_type="application/json")
+    body, media = found
+    return Response(body, 200, content_type=media, headers=files.HEADERS)
 
 
 def _token(emulator: Emulator, request: Request) -> Response:
@@ -116,14 +155,24 @@ def banner(emulator: Emulator, url: str) -> str:
     lines = [
         f"lambdakit local: service {app.service.name} ({app.package}) on {url}",
         f"  AWS in memory (moto), region {emulator.backend.region}, account {emulator.backend.account}",
+        f"  console: {url}/_lambdakit/ (functions, invocations and their AWS calls, queues, dead letters, tables)",
         "",
     ]
+    site = app.site
+    prefix = ""
+    if site is not None:  # through the site: the SPA at /, this API under api_path
+        prefix = site.api_path or ""
+        lines.append(f"  site {site.folder} at {url}/ (client-side routes get {site.index})")
+        for path in sorted(app.mounted):
+            lines.append(f"  {path}/...  -> service {app.mounted[path].service.name}")
+        lines.append(f"  this API under {url}{prefix}" if prefix else "  this API: not on the site (api_path=None)")
+        lines.append("")
     for route in sorted(emulator.gateway.routes, key=lambda r: (r.path, r.method)):
         spec = route.spec
         assert spec.route is not None
         target = f"-> {spec.source.kind} {spec.source.name}" if spec.storage_first and spec.source else ""
         lines.append(
-            f"  {spec.route.method:<7}{spec.route.path:<34}{spec.name:<22}{_auth(app.effective_auth(spec))}"
+            f"  {spec.route.method:<7}{prefix + spec.route.path:<34}{spec.name:<22}{_auth(app.effective_auth(spec))}"
             f"{' +api key' if spec.route.api_key else ''} {target}".rstrip()
         )
     consumers = [s for s, _ in emulator.consumers.pollers]
@@ -152,7 +201,7 @@ def banner(emulator: Emulator, url: str) -> str:
         ]
         if example is not None:
             lines.append(
-                f'    curl -H "Authorization: $TOKEN" -X {example.method} {url}{example.path}'
+                f'    curl -H "Authorization: $TOKEN" -X {example.method} {url}{prefix}{example.path}'
                 + (
                     " -H 'Content-Type: application/json' -d '{...}'"
                     if example.method in ("POST", "PUT", "PATCH")
