@@ -11,7 +11,7 @@ from typing import Any
 from lambdakit.declare.app import App
 from lambdakit.derive.plan import plan_of
 from lambdakit.derive.site import edge_template
-from lambdakit.derive.template import render
+from lambdakit.derive.template import render, stack_problems
 
 # The parts of lambdakit a function needs at run time; the builder, CLI and emulator stay behind.
 RUNTIME_FILES = ("__init__.py", "py.typed", "entry.py", "errors.py", "identity.py", "response.py")
@@ -107,6 +107,11 @@ def build(app: App, out: Path) -> Path:
     (src / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
     plan = plan_of(app)
     template = render(plan, code_uri="src")
+    refused = stack_problems(app, template)
+    if refused:
+        from lambdakit.discovery import BuildError
+
+        raise BuildError(refused)
     path = out / "template.yaml"
     path.write_text(dump_yaml(template))
     edge = edge_template(app, plan.site) if plan.site is not None else None

@@ -41,9 +41,16 @@ def build(package: str, out: Path) -> None:
     """Write the SAM template(s) for PACKAGE and print a summary."""
     from lambdakit.build import build as write
     from lambdakit.derive.summary import summary
+    from lambdakit.discovery import BuildError
 
     app = _load(package)
-    path = write(app, out)
+    try:
+        path = write(app, out)
+    except BuildError as exc:
+        click.secho(f"lambdakit: {len(exc.problems)} problem(s) in {package}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
     click.echo(f"service {app.service.name}: {len(app.functions)} function(s) -> {path}\n")
     click.echo(summary(app))
 

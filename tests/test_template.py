@@ -182,3 +182,18 @@ def test_package_without_a_service_gets_one_named_after_it(tmp_path: Path) -> No
         name="unnamed_pkg",
     )
     assert discover(name).service.name == "unnamed_pkg"
+
+
+def test_a_stack_over_cloudformations_resource_limit_is_a_build_error(tmp_path: Path) -> None:
+    """About 170 routes make more than 500 resources once SAM expands them: refused, with the fix."""
+    from lambdakit.build import build
+    from lambdakit.discovery import BuildError, discover
+
+    source = "import lambdakit as lk\n" + "".join(
+        f'@lk.route("GET", "/r{i}")\ndef r{i}() -> dict[str, int]:\n    return {{}}\n' for i in range(170)
+    )
+    app = discover(write_package(tmp_path, {"__init__.py": source}))
+    with pytest.raises(BuildError) as info:
+        build(app, tmp_path / "out")
+    (problem,) = info.value.problems
+    assert "resources (CloudFormation allows 500" in problem and "split the service" in problem

@@ -257,3 +257,32 @@ def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
     if parameters:
         template["Parameters"] = parameters
     return {**template, "Resources": resources, "Outputs": outputs}
+
+
+#: CloudFormation's limit on resources in one stack, counted after the SAM transform.
+MAX_RESOURCES = 500
+
+
+def deployed_resources(template: dict[str, Any]) -> int:
+    """How many resources the stack will hold once SAM has expanded its own types."""
+    count = 0
+    for resource in template["Resources"].values():
+        kind = resource["Type"]
+        count += 1
+        if kind == "AWS::Serverless::Function":
+            count += len(resource["Properties"].get("Events") or {})  # an event source mapping each
+        elif kind == "AWS::Serverless::Api":
+            count += 2  # its deployment and stage
+    return count
+
+
+def stack_problems(app: App, template: dict[str, Any]) -> list[str]:
+    """What CloudFormation would refuse about the stack as a whole: a build error naming the fix."""
+    count = deployed_resources(template)
+    if count <= MAX_RESOURCES:
+        return []
+    return [
+        f"{app.package}: the stack would hold {count} resources (CloudFormation allows {MAX_RESOURCES}; each "
+        "function brings its role and log group): split the service into packages of their own, each its "
+        "own stack, and mount them under one site if they share a domain"
+    ]
