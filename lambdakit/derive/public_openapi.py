@@ -17,29 +17,19 @@ from lambdakit.core.binding import Param
 from lambdakit.core.params import value_type
 from lambdakit.declare.auth import IAM, Cognito
 from lambdakit.declare.functions import FunctionSpec
+from lambdakit.derive.openapi import ERROR_SCHEMA
 from lambdakit.derive.operations import Operation, operations
 from lambdakit.derive.plan import Plan
 
 VERSION = "3.1.0"
 REF = "#/components/schemas/{model}"
 
+#: The one error shape, as the gateway's model has it, named for people.
 ERROR = {
     "title": "Error",
-    "description": "Every error lambdakit, API Gateway or a handler answers, in one shape.",
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string", "examples": ["validation_error"]},
-                "message": {"type": "string"},
-                "details": {"description": "for validation errors: one entry per bad field or parameter"},
-            },
-        },
-        "request_id": {"type": "string"},
-    },
+    "description": "Every error lambdakit, API Gateway or a handler answers, in one shape; for validation "
+    "errors `error.details` has one entry per bad field or parameter.",
+    **ERROR_SCHEMA,
 }
 
 
