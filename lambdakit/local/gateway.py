@@ -7,14 +7,24 @@ build the REST proxy event and invoke the function. API Gateway's own
 refusals are answered with the gateway responses the template declares
 (`derive.openapi.GATEWAY_RESPONSES`), in the framework's one error shape.
 Nothing here speaks HTTP: the front doors turn their requests into `HttpRequest`.
+
+The limits AWS enforces are enforced here too, so both front doors answer
+them alike: a body over API Gateway's 10 MB (413), an event over Lambda's
+6 MB invocation payload (413) and a function's answer over Lambda's response
+limit (502). Whatever the input, `handle` answers in the error shape: an
+unexpected exception in the emulation itself becomes a 500 `internal_error`
+naming the request id, logged as one structured line (`log_failure`).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import time
+import traceback
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +41,14 @@ from lambdakit.local.invoker import Invocation, Invoker, log
 API_ID = "local"
 #: The API key a route with `api_key=True` accepts locally when the service names no keys.
 LOCAL_API_KEY = "lambdakit-local-key"
+#: API Gateway's request payload quota (REST APIs, 10 MB): a longer body is refused before anything runs.
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+#: Lambda's synchronous invocation payload: the event, as JSON ("Request must be smaller than 6291456 bytes").
+MAX_EVENT_BYTES = 6 * 1024 * 1024
+#: Lambda's response payload, as Lambda counts it ("Exceeded maximum allowed payload size (6291556 bytes)").
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+#: What API Gateway says when either request limit is passed (its REQUEST_TOO_LARGE gateway response).
+TOO_LARGE = "Request Too Long"
 
 
 @dataclass
@@ -110,7 +128,26 @@ class Gateway:
 
     # -- the pipeline ---------------------------------------------------------------
     def handle(self, request: HttpRequest) -> HttpResponse:
+        """API Gateway's answer to `request`, whatever it holds: never an exception."""
         request_id = str(uuid.uuid4())
+        try:
+            return self._handle(request, request_id)
+        except Exception as exc:  # a bug of the emulation, not of the app: say so, in the error shape
+            log_failure(f"the local gateway failed on {request.method} {request.path[:200]}", exc, request_id)
+            try:
+                return self.refuse(Refusal(500, "DEFAULT_5XX", internal_message(request_id)), request, request_id)
+            except Exception:
+                return internal_error(request_id)
+
+    def _handle(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        if len(request.body) > MAX_REQUEST_BYTES:
+            log.warning(
+                "%s %s: a body of over %d bytes; API Gateway answers 413",
+                request.method,
+                request.path[:200],
+                MAX_REQUEST_BYTES,
+            )
+            return self.refuse(Refusal(413, "REQUEST_TOO_LARGE", TOO_LARGE), request, request_id)
         path = request.path.rstrip("/") or "/"
         cors = self.app.service.cors
         if cors is not None and request.method.upper() == "OPTIONS":
@@ -131,6 +168,12 @@ class Gateway:
             return self.refuse(refusal, request, request_id)
         if route.spec.storage_first:
             return self._store(route.spec, request, request_id)
+        size = payload_size(event)
+        if size > MAX_EVENT_BYTES:  # Lambda refuses the invocation; API Gateway answers 413
+            self.invoker.record(
+                Invocation(route.spec.name, "http", f"413 event of {size} bytes > {MAX_EVENT_BYTES}", 0.0, request_id)
+            )
+            return self.refuse(Refusal(413, "REQUEST_TOO_LARGE", TOO_LARGE), request, request_id)
         return self._invoke(route.spec, event, request_id)
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
@@ -289,31 +332,38 @@ class Gateway:
 
     # -- integrations ----------------------------------------------------------------
     def _invoke(self, spec: FunctionSpec, event: dict[str, Any], request_id: str) -> HttpResponse:
-        try:
-            result = self.invoker.call(spec, event, "http", request_id=request_id)
-        except Exception:
-            log.exception("%s failed; API Gateway answers 502", spec.name)
+        def bad_gateway() -> HttpResponse:
             return self.refuse(
                 Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id, _header(event, "Origin")
             )
+
+        try:
+            result = self.invoker.call(spec, event, "http", request_id=request_id)
+        except Exception as exc:
+            log_failure(f"{spec.name} failed; API Gateway answers 502", exc, request_id, function=spec.name)
+            return bad_gateway()
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
             log.error(
                 "%s returned %r, not a Lambda proxy response ({'statusCode': int, ...}); API Gateway answers 502",
                 spec.name,
                 type(result).__name__,
             )
-            return self.refuse(
-                Refusal(502, "DEFAULT_5XX", "Internal server error"), None, request_id, _header(event, "Origin")
+            return bad_gateway()
+        size = response_size(result)
+        if size is None or size > MAX_RESPONSE_BYTES:
+            reason = (
+                "its answer does not serialize to JSON (Runtime.MarshalError)"
+                if size is None
+                else f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes): "
+                f"{size} bytes"
             )
-        headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
-        for key, values in (result.get("multiValueHeaders") or {}).items():
-            headers += [(key, str(v)) for v in values if (key, str(v)) not in headers]
-        if not any(k.lower() == "content-type" for k, _ in headers):
-            headers.append(("Content-Type", "application/json"))
-        headers.append(("x-amzn-RequestId", request_id))
-        raw = result.get("body") or ""
-        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
-        response = HttpResponse(result["statusCode"], headers, body)
+            log.error("%s: %s; API Gateway answers 502", spec.name, reason)
+            return bad_gateway()
+        try:
+            response = _proxy_response(result, request_id)
+        except (AttributeError, TypeError, ValueError, binascii.Error) as exc:
+            log.error("%s returned a malformed Lambda proxy response (%s); API Gateway answers 502", spec.name, exc)
+            return bad_gateway()
         return self._checked(spec, response, request_id)
 
     def _checked(self, spec: FunctionSpec, response: HttpResponse, request_id: str) -> HttpResponse:
@@ -359,15 +409,29 @@ class Gateway:
         media = (request.header("Content-Type") or "application/json").split(";", 1)[0].strip().lower()
         if media not in self._media_types(spec):
             return self.refuse(Refusal(415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type"), request, request_id)
-        problem = self._validator(spec)(request.body)
-        if problem is not None:
+        problem: str | None
+        try:
+            text = request.body.decode("utf-8")  # API Gateway reads a JSON body as UTF-8 (never UTF-16 or 32)
+            problem = "the body is not UTF-8 JSON" if "\x00" in text else self._validator(spec)(request.body)
+        except UnicodeDecodeError:
+            text, problem = "", "the body is not UTF-8"
+        except (ValueError, RecursionError) as exc:  # a body the validator cannot even parse
+            text, problem = "", f"the body does not parse ({type(exc).__name__})"
+
+        def refused(problem: str) -> HttpResponse:
             # The deployed gateway answers only "Invalid request body" (see derive.openapi.GATEWAY_RESPONSES);
             # the local log line says which field, for the developer.
             self.invoker.record(
                 Invocation(spec.name, "store", f"400 {problem}", (time.perf_counter() - start) * 1000, request_id)
             )
             return self.refuse(Refusal(400, "BAD_REQUEST_BODY", "Invalid request body"), request, request_id)
-        status, body = integration.store(self.plan.of(spec), self.backend, request.body.decode("utf-8"), request_id)
+
+        if problem is not None:
+            return refused(problem)
+        try:
+            status, body = integration.store(self.plan.of(spec), self.backend, text, request_id)
+        except integration.UnreadableBody as exc:
+            return refused(str(exc))
         self.invoker.record(
             Invocation(spec.name, "store", str(status), (time.perf_counter() - start) * 1000, request_id)
         )
@@ -410,6 +474,71 @@ class Gateway:
             method, path = (request.method.upper(), request.path) if request is not None else ("", "")
             message = template.replace("$context.httpMethod", method).replace("$context.path", path)
         return _json_response(refusal.status, error_body(code, message, request_id=request_id), request_id)
+
+
+def _proxy_response(result: dict[str, Any], request_id: str) -> HttpResponse:
+    """A Lambda proxy response as API Gateway returns it."""
+    headers: list[tuple[str, str]] = [(k, str(v)) for k, v in (result.get("headers") or {}).items()]
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        headers += [(key, str(v)) for v in values if (key, str(v)) not in headers]
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        headers.append(("Content-Type", "application/json"))
+    headers.append(("x-amzn-RequestId", request_id))
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    if not 100 <= result["statusCode"] <= 599:
+        raise ValueError(f"statusCode {result['statusCode']} is not an HTTP status")
+    return HttpResponse(result["statusCode"], headers, body)
+
+
+def payload_size(event: Any) -> int:
+    """The bytes of an invocation payload as API Gateway sends it to Lambda: the event as compact UTF-8 JSON."""
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False, default=str)
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def response_size(result: Any) -> int | None:
+    """The bytes of a function's answer as the Python runtime serializes it (None: it does not serialize)."""
+    try:
+        return len(json.dumps(result, default=str).encode())
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def internal_message(request_id: str) -> str:
+    return f"lambdakit local failed on this request; its log line names request {request_id}"
+
+
+def internal_error(request_id: str | None = None) -> HttpResponse:
+    """The 500 of a front door whose emulation failed (already logged with `log_failure`)."""
+    request_id = request_id or str(uuid.uuid4())
+    body = error_body("internal_error", internal_message(request_id), request_id=request_id)
+    return _json_response(500, body, request_id)
+
+
+def log_failure(message: str, exc: BaseException | None, request_id: str, **fields: Any) -> None:
+    """One structured line for a failure on the server's side, in the keys the runtime's logger (Powertools)
+    writes: level, message, request_id, exception_name, exception (its message), location (where it was
+    raised) and the innermost frames, as one JSON line rather than a multi-line traceback."""
+    line: dict[str, Any] = {"level": "ERROR", "message": message, "request_id": request_id, **fields}
+    if exc is not None:
+        frames = traceback.extract_tb(exc.__traceback__)
+        line["exception_name"] = type(exc).__name__
+        line["exception"] = str(exc)[:500]
+        if frames:
+            line["location"] = f"{frames[-1].filename}:{frames[-1].lineno} in {frames[-1].name}"
+            line["stack"] = [f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:]]
+    log.error("%s", json.dumps(line, default=str))
+
+
+def answer(handle: Callable[[HttpRequest], HttpResponse], request: HttpRequest) -> HttpResponse:
+    """`handle(request)` for a front door: an exception becomes the logged 500 in the error shape."""
+    try:
+        return handle(request)
+    except Exception as exc:
+        request_id = str(uuid.uuid4())
+        log_failure(f"lambdakit local failed on {request.method} {request.path[:200]}", exc, request_id)
+        return internal_error(request_id)
 
 
 def _json_response(status: int, body: Any, request_id: str) -> HttpResponse:

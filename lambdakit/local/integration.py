@@ -8,6 +8,13 @@ use) and makes the same call through boto3, so what is stored locally (body,
 message attributes, group, partition key) and what the caller gets back are
 what the deployed API would store and answer. An expression outside the subset
 is an error, never silently ignored.
+
+The services' own refusals are reproduced where moto does not make them
+(a message over the queue's `MaximumMessageSize`, counted in bytes with its
+attributes as SQS counts it; a record over Kinesis's 1 MiB; a parameter
+botocore would refuse before sending), so the integration response the
+template maps for a refusal is what the caller gets. Nothing here raises for
+a body: one the integration cannot read is `UnreadableBody` (the gateway's 400).
 """
 
 from __future__ import annotations
@@ -22,9 +29,26 @@ from urllib.parse import parse_qsl, quote_plus
 from lambdakit.derive.plan import FunctionPlan
 from lambdakit.local.backend import Backend
 
+#: Kinesis's largest record (data blob and partition key), unless the stream was given another maximum.
+MAX_RECORD_BYTES = 1024 * 1024
+#: What SQS refuses in a message body (it allows XML's characters only).
+_NOT_SQS_TEXT = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 
 class TemplateError(ValueError):
     """A template uses VTL that the local gateway does not evaluate."""
+
+
+class UnreadableBody(ValueError):
+    """A value the template reads from the body cannot be sent (a lone surrogate): the gateway answers 400."""
+
+
+def _refused(code: str, message: str, operation: str) -> Exception:
+    """The error the service answers with, as boto3 raises it (HTTP 400)."""
+    from botocore.exceptions import ClientError
+
+    response: Any = {"Error": {"Code": code, "Message": message}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    return ClientError(response, operation)
 
 
 class _Evaluator:
@@ -90,14 +114,22 @@ class _Evaluator:
         if self._parsed is None:
             try:
                 self._parsed = json.loads(self.body) if self.body else {}
-            except ValueError:
+            except (ValueError, RecursionError):
                 self._parsed = {}
         value: Any = self._parsed
         for part in [p for p in jsonpath.removeprefix("$").split(".") if p]:
             value = value.get(part) if isinstance(value, dict) else None
         if value is None:
             return ""
-        return value if isinstance(value, str) else json.dumps(value)
+        try:
+            text = value if isinstance(value, str) else json.dumps(value)
+        except (ValueError, RecursionError):
+            raise UnreadableBody(f"{jsonpath} does not serialize") from None
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UnreadableBody(f"{jsonpath} holds a lone surrogate ({ascii(text)[:60]}), not Unicode text") from None
+        return text
 
 
 def _sub(backend: Backend, value: Any) -> str:
@@ -115,8 +147,9 @@ def media_types(fn: FunctionPlan) -> set[str]:
 
 
 def store(fn: FunctionPlan, backend: Backend, body: str, request_id: str) -> tuple[int, str]:
-    """Run the route's integration: the status and the body API Gateway answers with."""
-    from botocore.exceptions import ClientError
+    """Run the route's integration: the status and the body API Gateway answers with. Raises
+    `UnreadableBody` for a body whose values cannot be sent, never for what the service refuses."""
+    from botocore.exceptions import ClientError, ParamValidationError
 
     from lambdakit.derive.storage import storage_integration
 
@@ -133,6 +166,8 @@ def store(fn: FunctionPlan, backend: Backend, body: str, request_id: str) -> tup
             raise TemplateError(f"lambdakit local does not emulate the integration {uri}")
     except ClientError as exc:
         status, result = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400)), exc.response
+    except ParamValidationError as exc:  # what the service's own validation refuses (an empty partition key)
+        status, result = 400, {"Error": {"Code": "ValidationException", "Message": str(exc).replace("\n", " ")}}
     return _respond(integration["responses"], status, json.dumps(result, default=str), request_id)
 
 
@@ -162,6 +197,28 @@ def _send(backend: Backend, queue_name: str, form: str) -> dict[str, Any]:
             kwargs[name] = fields[name]
     if fields.get("DelaySeconds"):
         kwargs["DelaySeconds"] = int(fields["DelaySeconds"])
+    invalid = _NOT_SQS_TEXT.search(kwargs["MessageBody"])
+    if invalid is not None:  # moto stores them
+        raise _refused(
+            "InvalidMessageContents",
+            f"Invalid binary character '#x{ord(invalid.group()):X}' was found in the message body, the set of "
+            "allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+            "SendMessage",
+        )
+    size = len(kwargs["MessageBody"].encode("utf-8")) + sum(
+        len(name.encode()) + sum(len(str(v).encode()) for v in value.values()) for name, value in attributes.items()
+    )
+    if size > 1024:  # the smallest maximum a queue can have; moto counts characters of the body only
+        attribute = backend.client("sqs").get_queue_attributes(
+            QueueUrl=kwargs["QueueUrl"], AttributeNames=["MaximumMessageSize"]
+        )
+        limit = int(attribute["Attributes"]["MaximumMessageSize"])
+        if size > limit:
+            raise _refused(
+                "InvalidParameterValue",
+                f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes.",
+                "SendMessage",
+            )
     sent = backend.client("sqs").send_message(**kwargs)
     return {
         "SendMessageResponse": {
@@ -177,11 +234,19 @@ def _put(backend: Backend, document: str) -> dict[str, Any]:
         raise TemplateError(
             f"the Kinesis request template did not render to JSON ({exc}): {document[:120]!r}"
         ) from None
-    out = backend.client("kinesis").put_record(
-        StreamName=fields["StreamName"],
-        Data=base64.b64decode(fields.get("Data", "")),
-        PartitionKey=fields.get("PartitionKey", ""),
-    )
+    data, key = base64.b64decode(fields.get("Data", "")), str(fields.get("PartitionKey", ""))
+    try:
+        size = len(data) + len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise UnreadableBody(f"the partition key {ascii(key)[:60]} holds a lone surrogate") from None
+    if size > MAX_RECORD_BYTES:  # moto stores any size
+        raise _refused(
+            "ValidationException",
+            "1 validation error detected: Value at 'data' failed to satisfy constraint: "
+            f"Member must have length less than or equal to {MAX_RECORD_BYTES}",
+            "PutRecord",
+        )
+    out = backend.client("kinesis").put_record(StreamName=fields["StreamName"], Data=data, PartitionKey=key)
     return {"SequenceNumber": out["SequenceNumber"], "ShardId": out["ShardId"]}
 
 

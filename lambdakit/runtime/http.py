@@ -317,9 +317,9 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
     plan = http_plan(spec.func, route.path_params, spec.where)
     func = spec.func
     status = route.status or 200
-    from lambdakit.core.params import needs_validation
-
-    validated = tuple(p for p in plan.values if needs_validation(p))
+    # An unconstrained str path parameter needs no validation (core.params.needs_validation, inlined: a route
+    # with only those, or only a body, never imports the parameter validator at cold start)
+    validated = tuple(p for p in plan.values if not (p.source == "path" and p.annotation is str))
     direct = tuple(p for p in plan.params if p not in validated)
     call = _caller(
         func,

@@ -4,6 +4,8 @@
 auth, validation, the proxy event, the function's handler (held to its
 derived IAM policy) and back, exactly as with the local server, minus the
 socket. Records sent to queues and streams reach their consumers on `drain()`.
+AWS's limits hold here too (a body over 10 MB, an event or an answer over
+Lambda's 6 MB), as the shared gateway enforces them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from lambdakit.declare.service import Service
 from lambdakit.local.backend import Backend
 from lambdakit.local.consumers import Drained
 from lambdakit.local.emulator import Emulator
-from lambdakit.local.gateway import HttpRequest
+from lambdakit.local.gateway import HttpRequest, answer
 from lambdakit.local.invoker import Invocation
 from lambdakit.local.pools import DEMO_PASSWORD, DEMO_USER
 
@@ -127,7 +129,8 @@ class Client:
         raw_path, raw_query = quote(parts.path, safe="/~"), urlencode(pairs)
         if sign:
             sent.update(self._signature(method, raw_path, raw_query, sent, data))
-        answer = self.emulator.handle(
+        got = answer(  # as the local server answers: whatever the request, a response in the error shape
+            self.emulator.handle,
             HttpRequest(
                 method=method.upper(),
                 path=parts.path,
@@ -136,9 +139,9 @@ class Client:
                 body=data,
                 raw_path=raw_path,
                 raw_query=raw_query,
-            )
+            ),
         )
-        return Result(answer.status, dict(answer.headers), answer.body)
+        return Result(got.status, dict(got.headers), got.body)
 
     def get(self, path: str, **kwargs: Any) -> Result:
         return self.request("GET", path, **kwargs)
