@@ -217,3 +217,22 @@ def work(message: dict) -> None: ...
     with pytest.raises(BuildError) as info:
         discover(name)
     assert "contradicts lk.Queue('jobs', max_receive=3)" in str(info.value)
+
+
+def test_a_body_pattern_the_gateway_cannot_run_is_a_build_error(tmp_path: Path) -> None:
+    from lambdakit.discovery import BuildError, discover
+    from tests.apps import write_package
+
+    source = """
+from pydantic import BaseModel, Field
+import lambdakit as lk
+
+class Name(BaseModel):
+    name: str = Field(pattern=r"^\\p{L}+$")
+
+@lk.route("POST", "/names", trigger="sqs")
+def take(body: Name) -> None: ...
+"""
+    with pytest.raises(BuildError) as info:
+        discover(write_package(tmp_path, {"__init__.py": source}))
+    assert any("is not one API Gateway's validator can run" in p for p in info.value.problems), info.value.problems

@@ -301,11 +301,49 @@ def _key_field_problem(spec: FunctionSpec, option: str, field: str) -> str | Non
     return None
 
 
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for value in node.values() for p in _patterns(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _patterns(value)]
+    return []
+
+
+def pattern_problems(spec: FunctionSpec) -> list[str]:
+    """A body pattern the gateway's validator cannot run (pydantic's Rust regex takes `\\p{L}`, the
+    ECMA/Java engines and the local check do not): refused at build, not a 500 on every request."""
+    import re
+
+    from lambdakit.core.binding import http_plan
+    from lambdakit.derive.jsonschema import body_schema
+
+    assert spec.route is not None
+    body = http_plan(spec.func, spec.route.path_params, spec.where).body
+    if body is None:
+        return []
+    problems = []
+    for pattern in dict.fromkeys(_patterns(body_schema(body.model))):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problems.append(
+                f"{spec.where}: the body's pattern {pattern!r} is not one API Gateway's validator can run "
+                f"({exc}); write it with plain character classes (e.g. [A-Za-z] for \\p{{L}})"
+            )
+    return problems
+
+
 def check(app: App) -> list[str]:
     """Storage mistakes the template would carry to AWS: named once at build time, each with its fix."""
     problems: list[str] = []
     readers: dict[int, FunctionSpec] = {}
     for spec in app.functions:
+        if spec.storage_first and spec.route is not None:
+            from contextlib import suppress
+
+            with suppress(Exception):  # the body's own mistakes are reported by the binding checks
+                problems += pattern_problems(spec)
         opts = spec.options
         if spec.source is None or opts is None:
             continue
