@@ -160,7 +160,9 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
         where = ", ".join(m for m, _ in sites)
         problems.append(f"{package} declares {len(sites)} sites: {where}; a service has one lk.Frontend")
     for where, site in sites[:1]:
-        problems += site.problems(where)
+        from lambdakit.derive.site_checks import frontend_problems
+
+        problems += frontend_problems(site, where)
     service = services[0][1] if services else Service(package.rsplit(".", 1)[-1].replace(".", "-"))
     app = App(
         service=service,

@@ -4,22 +4,17 @@ By default the service's own API is on the same distribution under `api_path`
 (pattern 5: one domain, no CORS); `site.mount(path, package)` adds another
 service of the repo, `site.mount(path, origin=URL)` any HTTPS origin.
 Declarations only: `lambdakit.derive.site` plans the resources, the local
-server serves the folder. Mistakes are collected here and reported by the build.
+server serves the folder, `lambdakit.derive.site_checks` finds the mistakes.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
 from typing import Any
 
 from lambdakit.core.names import DeclarationError
 from lambdakit.core.record import Record
-
-_PATH = re.compile(r"^(/[A-Za-z0-9_-]+)+$")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_CERTIFICATE = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
 
 
 class SecurityHeaders(Record):
@@ -139,67 +134,3 @@ class Frontend:
         """Serve `path` (and below) from another service of this repo, or from any HTTPS origin."""
         self.mounts.append(Mount(path, package, origin))
         return self
-
-    def problems(self, where: str) -> list[str]:
-        """The mistakes of this declaration that AWS or the browser would reject, each with its fix."""
-        found = []
-        if not os.path.isfile(os.path.join(self.root, self.index)):
-            found.append(
-                f"{where}: {self.folder!r} (resolved to {self.root}) holds no {self.index}; build the SPA into "
-                "that folder, or give the folder relative to the module that declares the site"
-            )
-        if self.domain is not None and not _DOMAIN.match(self.domain):
-            found.append(f"{where}: domain={self.domain!r} is not a domain name (lower case, e.g. 'www.example.com')")
-        found += certificate_problems(where, self.certificate, self.domain)
-        paths = []
-        if self.api_path is not None:
-            if not _PATH.match(self.api_path):
-                found.append(f"{where}: api_path={self.api_path!r}; give a path such as '/api' (no trailing slash)")
-            paths.append(self.api_path)
-        for mount in self.mounts:
-            label = f"{where}: mount({mount.path!r})"
-            if not isinstance(mount.path, str) or not _PATH.match(mount.path):
-                found.append(
-                    f"{label}: give a path such as '/api/catalog': letters, digits, '-' and '_' between the "
-                    "slashes, no trailing slash"
-                )
-            if (mount.package is None) == (mount.origin is None):
-                found.append(f"{label}: give a package or origin=, not both")
-            if mount.origin is not None and not re.match(r"^https://[a-z0-9.-]+(:\d+)?(/[^?#]*)?$", mount.origin):
-                found.append(f"{label}: origin={mount.origin!r} must be an https:// URL without query or fragment")
-            paths.append(mount.path)
-        twice = sorted({p for p in paths if paths.count(p) > 1})
-        if twice:
-            found.append(f"{where}: {', '.join(twice)} is served twice (api_path and mounts must differ)")
-        words = [re.sub(r"[^a-z0-9]", "", p.lower()) for p in paths]
-        alike = sorted({p for p, w in zip(paths, words, strict=True) if words.count(w) > 1 and paths.count(p) == 1})
-        if alike:
-            found.append(
-                f"{where}: {' and '.join(alike)} differ only in their separators, and their resources would share "
-                "names; give them paths that differ in letters or digits"
-            )
-        for option, value in self.edge.items():
-            if value is not None:
-                found.append(
-                    f"{where}: {option}= is not built yet (it comes with lambdakit's edge features); "
-                    "remove it to deploy the site without it"
-                )
-        return found
-
-
-def certificate_problems(where: str, certificate: str | None, domain: str | None) -> list[str]:
-    """A CloudFront certificate must be an ACM ARN in us-east-1, for a site that has a domain."""
-    if certificate is None:
-        return []
-    found = _CERTIFICATE.match(certificate)
-    if found is None:
-        return [f"{where}: certificate={certificate!r} is not an ACM certificate ARN"]
-    problems = []
-    if found.group(1) != "us-east-1":
-        problems.append(
-            f"{where}: certificate= is in {found.group(1)}; CloudFront takes certificates from us-east-1 only "
-            "(request one there, or leave certificate= out and lambdakit creates it)"
-        )
-    if domain is None:
-        problems.append(f"{where}: certificate= without domain=; name the domain the certificate is for")
-    return problems

@@ -14,6 +14,7 @@ from lambdakit.declare.auth import Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive.authorizers import problems as auth_problems
 from lambdakit.derive.operations import type_problems
+from lambdakit.derive.site_checks import certificate_problems, domain_problems
 from lambdakit.derive.storage import check as storage_check
 
 
@@ -127,8 +128,6 @@ def _service_problems(app: App) -> list[str]:
             if s.route is not None and s.route.method == "OPTIONS"
         ]
     if service.cdn:
-        from lambdakit.declare.site import certificate_problems
-
         if app.site is not None:
             found.append(f"{where}: cdn=True with an lk.Frontend: the site already puts the API behind CloudFront")
         if not any(s.kind == "http" for s in app.functions):
@@ -143,9 +142,6 @@ def _service_problems(app: App) -> list[str]:
                 f"{where}: {option}={value!r}: Regional API custom domains and shared base paths are not built "
                 f"yet (the template would carry no domain); use cdn=True with domain=, or remove {option}= for now"
             )
-    if service.cdn and service.domain is not None:
-        import re
-
-        if not re.match(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$", service.domain):
-            found.append(f"{where}: domain={service.domain!r} is not a domain name (lower case)")
+    if service.cdn:
+        found += domain_problems(where, service.domain)
     return found
