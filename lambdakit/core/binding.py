@@ -85,6 +85,11 @@ class Param(Record):
         self._set("default", default)
         self._set("model", model)
 
+    @property
+    def validated(self) -> bool:
+        """Whether the value goes through `core.params` (an unconstrained `str` path value cannot fail)."""
+        return self.source in ("path", "query") and not (self.source == "path" and self.annotation is str)
+
 
 class Plan(Record):
     """A function's parameters in order, its body parameter, and whether it needs a caller."""

@@ -33,10 +33,6 @@ class InvalidParameters(Exception):
         return f"invalid {names}"
 
 
-def needs_validation(param: Param) -> bool:
-    return not (param.source == "path" and param.annotation is str)
-
-
 def _literal_values(tp: Any) -> dict[str, Any]:
     """The non-string choices of a `Literal` or `Enum`, by their text: `"1"` -> 1 for `Literal[1, 2]`.
 

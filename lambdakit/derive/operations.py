@@ -140,9 +140,7 @@ def _answers(app: App, spec: FunctionSpec) -> set[Answer]:
             answers.add(Answer(status, "success", result))
         if bound.body is not None:
             statuses |= {"400", "413", "415", "422"}
-        from lambdakit.core.params import needs_validation
-
-        if any(needs_validation(p) for p in bound.values):
+        if any(p.validated for p in bound.values):
             statuses.add("422")
         if route.path_params:
             statuses.add("404")

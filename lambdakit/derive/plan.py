@@ -236,20 +236,19 @@ def dead_letter_id(queue: Queue) -> str:
 # -- settings -------------------------------------------------------------------------------------------
 
 
+def _first_set(own: int | None, service: int | None, default: int) -> int:
+    """The first setting given (0 included: the build refuses it rather than take the default)."""
+    return own if own is not None else service if service is not None else default
+
+
 def memory_of(app: App, spec: FunctionSpec) -> int:
     """The function's own `memory=`, else its service's, else lambdakit's default."""
-    for value in (spec.memory, app.service.memory):
-        if value is not None:
-            return value
-    return FunctionSpec.DEFAULT_MEMORY
+    return _first_set(spec.memory, app.service.memory, FunctionSpec.DEFAULT_MEMORY)
 
 
 def timeout_of(app: App, spec: FunctionSpec) -> int:
     """The function's own `timeout=`, else its service's, else the default for its kind."""
-    for value in (spec.timeout, app.service.timeout):
-        if value is not None:
-            return value
-    return FunctionSpec.DEFAULT_TIMEOUT[spec.kind]
+    return _first_set(spec.timeout, app.service.timeout, FunctionSpec.DEFAULT_TIMEOUT[spec.kind])
 
 
 def visibility_timeout(consumer_timeout: int | None, window: int = 0) -> int:

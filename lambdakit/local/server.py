@@ -495,18 +495,23 @@ def serve(
     url = f"http://{host}:{port}"
     extra = [seed] if seed else []
     reloader_type = _reloader(package) if reload else "stat"
-    if reload and not is_running_from_reloader():
-        print(f"lambdakit local: watching {package} for changes; serving on {url}", file=sys.stderr, flush=True)
+
+    def run(application: WSGIApp, use_reloader: bool) -> None:
+        """werkzeug's server as every mode uses it: threaded, JSON for its own refusals, watching the package."""
         run_simple(
             host,
             port,
-            _unused,
-            use_reloader=True,
+            application,
+            use_reloader=use_reloader,
             extra_files=extra + _package_files(package),
             reloader_type=reloader_type,
             threaded=True,
             request_handler=_QuietHandler,
         )
+
+    if reload and not is_running_from_reloader():
+        print(f"lambdakit local: watching {package} for changes; serving on {url}", file=sys.stderr, flush=True)
+        run(_unused, True)
         return
     from lambdakit.discovery import BuildError
 
@@ -519,31 +524,13 @@ def serve(
         if not reload:
             raise SystemExit(2) from None
         print("lambdakit local: fix them and save; the server restarts", file=sys.stderr, flush=True)
-        run_simple(
-            host,
-            port,
-            _broken(problems),
-            use_reloader=True,
-            extra_files=extra + _package_files(package),
-            reloader_type=reloader_type,
-            threaded=True,
-            request_handler=_QuietHandler,
-        )
+        run(_broken(problems), True)
         return
     for running in emulator.everything():
         running.consumers.start()
     print(banner(emulator, url), flush=True)
     try:
-        run_simple(
-            host,
-            port,
-            wsgi(emulator),
-            use_reloader=reload,
-            extra_files=extra + _package_files(package),
-            reloader_type=reloader_type,
-            threaded=True,
-            request_handler=_QuietHandler,
-        )
+        run(wsgi(emulator), reload)
     finally:
         for running in emulator.everything():
             running.consumers.stop()

@@ -51,6 +51,43 @@ def strip_twin(prefix: str) -> Twin:
     return run
 
 
+def function_event(request: HttpRequest) -> dict[str, Any]:
+    """The CloudFront Functions viewer-request event of a request, as CloudFront builds it: names in lower
+    case, a repeated name as `multiValue`, cookies apart from headers (the tests build theirs with
+    `lambdakit.testing.events.cloudfront_function_event`)."""
+
+    def fields(pairs: list[tuple[str, str]]) -> dict[str, dict[str, Any]]:
+        grouped: dict[str, list[str]] = {}
+        for name, value in pairs:
+            grouped.setdefault(name, []).append(value)
+        out: dict[str, dict[str, Any]] = {}
+        for name, values in grouped.items():
+            out[name] = {"value": values[0]}
+            if len(values) > 1:
+                out[name]["multiValue"] = [{"value": v} for v in values]
+        return out
+
+    headers = [(k.lower(), v) for k, v in request.headers if k.lower() != "cookie"]
+    cookies = [
+        (name.strip(), value)
+        for line in (v for k, v in request.headers if k.lower() == "cookie")
+        for name, _, value in (pair.partition("=") for pair in line.split(";"))
+        if name.strip()
+    ]
+    return {
+        "version": "1.0",
+        "context": {"eventType": "viewer-request", "distributionDomainName": request.header("Host") or "localhost"},
+        "viewer": {"ip": request.source_ip},
+        "request": {
+            "method": request.method.upper(),
+            "uri": request.path,
+            "querystring": fields(request.query),
+            "headers": fields(headers),
+            "cookies": fields(cookies),
+        },
+    }
+
+
 class Site:
     """`handle(request)`: the distribution's answer, from the site plan and the gateways behind it."""
 
@@ -95,11 +132,7 @@ class Site:
 
     # -- the viewer request function ----------------------------------------------------
     def _viewer_request(self, function_id: str, request: HttpRequest) -> HttpRequest | HttpResponse:
-        from lambdakit.testing.events import cloudfront_function_event
-
-        event = cloudfront_function_event(
-            uri=request.path, method=request.method, querystring=dict(request.query), headers=dict(request.headers)
-        )
+        event = function_event(request)
         try:
             result = self.functions.run(function_id, event)
         except Exception as exc:  # CloudFront answers 503 when a function throws

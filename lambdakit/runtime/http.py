@@ -317,9 +317,8 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
     plan = http_plan(spec.func, route.path_params, spec.where)
     func = spec.func
     status = route.status or 200
-    # An unconstrained str path parameter needs no validation (core.params.needs_validation, inlined: a route
-    # with only those, or only a body, never imports the parameter validator at cold start)
-    validated = tuple(p for p in plan.values if not (p.source == "path" and p.annotation is str))
+    # a route whose values are all plain str path parameters (or that has none) never imports core.params
+    validated = tuple(p for p in plan.values if p.validated)
     direct = tuple(p for p in plan.params if p not in validated)
     call = _caller(
         func,
