@@ -55,4 +55,13 @@ def _declares(module: ModuleType, kinds: tuple[type, ...]) -> bool:
         values = list(vars(module).values())
     except TypeError:
         return False
-    return any(isinstance(v, kinds) or hasattr(v, "__lambdakit__") for v in values)
+    return any(isinstance(v, kinds) or _marked(v) for v in values)
+
+
+def _marked(value: object) -> bool:
+    """`hasattr`, for module globals that raise more than AttributeError when asked (Flask's
+    `current_app` proxy raises RuntimeError outside an app context)."""
+    try:
+        return hasattr(value, "__lambdakit__")
+    except Exception:
+        return False
