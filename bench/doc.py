@@ -94,12 +94,13 @@ two ~100-300 ms imports carry several percent of noise on this machine; the shar
 Reading: in a SAM-built function, lambdakit adds **{inc["SAM, .pyc"] * 1e3:.1f} ms** to a
 {raw["SAM, .pyc"] * 1e3:.0f} ms import ({share["SAM, .pyc"]:.3f}x). Shipped as source, as before this
 pass, it added {inc["SAM, source"] * 1e3:.1f} ms ({share["SAM, source"]:.3f}x): most of it was compiling
-lambdakit's own code at every cold start, which `lambdakit build` now avoids by shipping checked-hash
-.pyc files (`lambdakit/build.py`, `compile_code`: reproducible, and ignored if a source file
-changes). Bytecode is specific to a Python version, so they ship only when the building Python is the
-function's runtime (python3.11 by default); built with another Python, the "SAM, source" row
-applies. For comparison, in the SAM scenario Chalice's import is {c["Chalice SAM, .pyc no boto3"]:.2f}x the
-raw one and Powertools' resolver {c["Powertools (validation) SAM, .pyc no boto3"]:.2f}x.
+lambdakit's own code at every cold start, which `lambdakit build` now avoids by shipping hash-based
+.pyc files (`lambdakit/packaging/tree.py`, `compile_code`: reproducible, and unchecked, since a
+deployed function's files never change). Bytecode is specific to a Python version, so they ship
+only when the building Python is the function's runtime (python3.11 by default); built with another
+Python, the "SAM, source" row applies. For comparison, in the SAM scenario Chalice's import is
+{c["Chalice SAM, .pyc no boto3"]:.2f}x the raw one and Powertools' resolver
+{c["Powertools (validation) SAM, .pyc no boto3"]:.2f}x.
 
 {edge}
 
@@ -191,9 +192,9 @@ def _size(figures: dict[str, dict[str, float]]) -> str:
     s = figures["size"]
     return f"""\
 What `lambdakit build` puts in `src/lambdakit` beside the app (`RUNTIME_FILES` and `RUNTIME_DIRS` in
-`lambdakit/build.py`; the builder, CLI, emulator and test client stay behind), measured by copying and
-compiling it exactly as `build` does. The dependencies (pydantic, Powertools) are installed by
-`sam build` from `requirements.txt` and are not counted.
+`lambdakit/packaging/tree.py`; the builder, CLI, emulator and test client stay behind), measured by copying
+and compiling it exactly as `build` does. The dependencies (pydantic, Powertools, the app's) are not
+counted here: section (g) gives the whole artifact.
 
 Reading: **{s["bytes"] / 1e6:.3f} MB** ({s["zipped"] / 1e6:.3f} MB zipped): {s["source"] / 1e6:.3f} MB of
 source and {(s["bytes"] - s["source"]) / 1e6:.3f} MB of the .pyc that save each cold start compiling it.
@@ -211,6 +212,19 @@ process, the same API request through the site (the distribution's routing, the 
 own API under `/api` runs no CloudFront Function) against the gateway alone: the site adds
 **{t["site added p50 ms"]:.3f} ms** at the median. The deep link runs the shipped SPA-fallback
 CloudFront Function under Node, through one long-lived Node process.
+"""
+
+
+def _packaged(figures: dict[str, dict[str, float]]) -> str:
+    p = figures["packaged"]
+    return f"""\
+The function as `lambdakit package` ships it (`bench/packaged.py`): the bench service packaged for this
+machine's architecture, its zip unzipped as /var/task, each sample a fresh `python -S` with only what
+the Lambda runtime adds beside it (boto3 and its dependencies; no site-packages). The raw handler runs
+from the same artifact in the same conditions. lambdakit's own share: **{p["packaged increment"]:.3f}x**.
+Then `lambdakit package example_app.shop` in a fresh process: **{p["package first s"]:.1f} s** with an
+empty cache (fetching the compiled wheels, compiling every dependency), **{p["package cached s"]:.1f} s**
+with it (offline; docs/packaging.md).
 """
 
 
@@ -262,6 +276,7 @@ ratios are what carries over to Lambda.
         ("build", "(d) Build scale", _build),
         ("size", "(e) Package size", _size),
         ("site", "(f) The site, locally", _site),
+        ("packaged", "(g) As packaged", _packaged),
     ]
     for key, title, prose in sections:
         if key in texts:

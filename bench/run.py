@@ -22,10 +22,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import buildscale, cold, consumers, site, size, warm
+from bench import buildscale, cold, consumers, packaged, site, size, warm
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("warm", "cold", "consumers", "build", "size", "site")
+SECTIONS = ("warm", "cold", "consumers", "build", "size", "site", "packaged")
 COMMAND = "python -m bench"
 
 
@@ -101,6 +101,18 @@ def verdicts(figures: dict[str, dict[str, float]]) -> list[list[str]]:
             f"{s['bytes'] / 1e6:.3f} MB ({s['zipped'] / 1e6:.3f} MB zipped)",
             s["bytes"] <= 300_000,
         )
+    p = figures.get("packaged")
+    if p:
+        add(
+            "cold import of an HTTP function as packaged (`lambdakit package`, bare interpreter) <= 1.03x raw",
+            f"{p['packaged increment']:.3f}x from lambdakit's own share ({p['packaged import']:.2f}x whole imports)",
+            p["packaged increment"] <= 1.03,
+        )
+        add(
+            "`lambdakit package example_app.shop`: first (empty cache) / cached",
+            f"{p['package first s']:.1f} s / {p['package cached s']:.1f} s",
+            None,
+        )
     t = figures.get("site")
     if t:
         added = t["site added p50 ms"]
@@ -132,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "build": lambda: buildscale.report(buildscale.run(1 if args.quick else 5)),
         "size": lambda: size.report(size.run()),
         "site": lambda: site.report(site.run(100 if args.quick else 500)),
+        "packaged": lambda: packaged.report(packaged.run(4 if args.quick else 15)),
     }
     for section in SECTIONS:
         if section not in only:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 from lambdakit.declare.app import App
 from lambdakit.derive.plan import plan_of
-from lambdakit.derive.site import edge_template
+from lambdakit.derive.stacks import Stack, extra_stacks
 from lambdakit.derive.template import render, stack_problems
 
-# The parts of lambdakit a function needs at run time; the builder, CLI and emulator stay behind.
-RUNTIME_FILES = ("__init__.py", "py.typed", "entry.py", "errors.py", "identity.py", "response.py")
-RUNTIME_DIRS = ("core", "declare", "runtime")
-REQUIREMENTS = ("pydantic>=2.7,<3", "aws-lambda-powertools>=3,<4")
+# What ships beside the app (lambdakit's runtime part and its dependencies) is decided in lambdakit/packaging/tree.py.
+from lambdakit.packaging.tree import RUNTIME_DEPENDENCIES, RUNTIME_DIRS, RUNTIME_FILES, compile_code, copy_runtime
+
+__all__ = ["RUNTIME_DEPENDENCIES", "RUNTIME_DIRS", "RUNTIME_FILES", "build", "compile_code", "copy_runtime"]
 
 
 def dump_yaml(template: dict[str, Any]) -> str:
@@ -40,71 +39,27 @@ def dump_yaml(template: dict[str, Any]) -> str:
             gc.enable()
 
 
-def copy_runtime(dest: Path) -> None:
-    src = Path(__file__).parent
-    target = dest / "lambdakit"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in RUNTIME_FILES:
-        shutil.copy2(src / name, target / name)
-    for folder in RUNTIME_DIRS:
-        shutil.copytree(
-            src / folder, target / folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
-
-
-def compile_code(src: Path, runtime: str) -> bool:
-    """Ship bytecode with the code: Lambda's /var/task is read-only, so Python cannot cache what it
-    compiles there, and code shipped as source is compiled again at every cold start (lambdakit's
-    runtime alone costs ~10 ms; docs/performance.md). Bytecode is specific to a Python version: only
-    when this Python is the function's runtime. Checked-hash .pyc stay valid whatever zipping does to
-    file times, are ignored if a source file changes, and hold no build path or time (reproducible)."""
-    if runtime != f"python{sys.version_info.major}.{sys.version_info.minor}":
-        return False
-    import compileall
-    import py_compile
-
-    return bool(
-        compileall.compile_dir(
-            str(src), quiet=1, ddir="/var/task", invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH
-        )
-    )
-
-
-def copy_package(app: App, dest: Path) -> None:
-    import importlib
-
-    root = app.package.split(".")[0]
-    module = importlib.import_module(root)
-    origin = Path(module.__file__ or "")
-    if origin.name == "__init__.py":
-        skip = shutil.ignore_patterns("__pycache__", "*.pyc", "tests")
-        site = Path(app.site.root).resolve() if app.site is not None else None
-
-        def ignore(folder: str, names: list[str]) -> set[str]:
-            # the site's files go to its bucket, not into every function's artifact
-            return set(skip(folder, names)) | {
-                n for n in names if site is not None and Path(folder, n).resolve() == site
-            }
-
-        shutil.copytree(origin.parent, dest / root, dirs_exist_ok=True, ignore=ignore)
-    else:
-        shutil.copy2(origin, dest / origin.name)
-
-
-#: The template of what must live in us-east-1 (CloudFront's certificate), deployed before the main one.
+#: The template of what must live in us-east-1 (CloudFront's certificate, Lambda@Edge), deployed before the main one.
 EDGE_TEMPLATE = "template-us-east-1.yaml"
 
 
+def write_stacks(out: Path, stacks: tuple[Stack, ...]) -> None:
+    """Each extra stack as `template-KEY.yaml` beside the main template; a stale one from an earlier build goes."""
+    written = {f"template-{stack.key}.yaml" for stack in stacks}
+    for stack in stacks:
+        (out / f"template-{stack.key}.yaml").write_text(dump_yaml(stack.template))
+    for stale in out.glob("template-*.yaml"):
+        if stale.name not in written:
+            stale.unlink()
+
+
 def build(app: App, out: Path) -> Path:
-    """Write `out/template.yaml` and `out/src/` (the app, lambdakit's runtime, requirements.txt)."""
-    src = out / "src"
-    if src.exists():
-        shutil.rmtree(src)
-    src.mkdir(parents=True)
-    copy_package(app, src)
-    copy_runtime(src)
-    compile_code(src, app.service.runtime)
-    (src / "requirements.txt").write_text("\n".join(REQUIREMENTS) + "\n")
+    """Write `out/template.yaml` and `out/src/`: the same code tree as `lambdakit package`'s artifact
+    (the app, lambdakit's runtime, the pinned dependencies built for Lambda), so `sam build` needs no
+    requirements.txt and ships what was tested."""
+    from lambdakit.packaging import code_tree
+    from lambdakit.packaging.tree import write_tree
+
     plan = plan_of(app)
     template = render(plan, code_uri="src")
     refused = stack_problems(app, template)
@@ -112,14 +67,17 @@ def build(app: App, out: Path) -> Path:
         from lambdakit.discovery import BuildError
 
         raise BuildError(refused)
+    src = out / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    src.mkdir(parents=True)
+    code = code_tree(app)
+    write_tree(code.own, src)
+    compile_code(src, app.service.runtime)
+    write_tree(code.dependencies, src)  # compiled already, once, in lambdakit's cache
     path = out / "template.yaml"
     path.write_text(dump_yaml(template))
-    edge = edge_template(app, plan.site) if plan.site is not None else None
-    edge_path = out / EDGE_TEMPLATE
-    if edge is not None:
-        edge_path.write_text(dump_yaml(edge))
-    elif edge_path.exists():
-        edge_path.unlink()
+    write_stacks(out, extra_stacks(app))
     (out / "openapi.json").write_text(openapi_text(app, "json"))
     return path
 
