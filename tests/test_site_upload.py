@@ -282,11 +282,11 @@ def test_publish_site_names_a_missing_output(moto_env: None, site: Path) -> None
         publish_site(app, "dev", "us-east-1", None)
 
 
-def test_deploy_finds_the_hosted_zone_of_the_domain_and_the_edge_certificate(moto_env: None) -> None:
-    """The template parameters deploy fills: the zone (longest public suffix wins) and the us-east-1 output."""
+def test_deploy_finds_the_hosted_zone_of_the_domain(moto_env: None) -> None:
+    """The zone deploy fills in: the longest public suffix wins, private zones never."""
     from moto import mock_aws
 
-    from lambdakit.deploy import DeployError, edge_certificate, edge_stack_name, hosted_zone_id
+    from lambdakit.deploy import DeployError, hosted_zone_id
 
     with mock_aws():
         route53 = boto3.client("route53", region_name="us-east-1")
@@ -302,18 +302,3 @@ def test_deploy_finds_the_hosted_zone_of_the_domain_and_the_edge_certificate(mot
         assert hosted_zone_id(route53, "example.com") == outer.rsplit("/", 1)[-1]
         with pytest.raises(DeployError, match=r"no public Route 53 hosted zone holds www\.other\.org"):
             hosted_zone_id(route53, "www.other.org")
-
-        from lambdakit.declare.service import Service
-
-        app = App(service=Service("shop"), package="shop")
-        stack = edge_stack_name(app, "prod")
-        assert stack == "shop-prod-us-east-1"
-        body = {
-            "Resources": {"Thing": {"Type": "AWS::S3::Bucket"}},
-            "Outputs": {"CertificateArn": {"Value": "arn:aws:acm:us-east-1:123456789012:certificate/x"}},
-        }
-        boto3.client("cloudformation", region_name="us-east-1").create_stack(
-            StackName=stack, TemplateBody=json.dumps(body)
-        )
-        session = boto3.Session(region_name="eu-west-1")
-        assert edge_certificate(app, "prod", session) == "arn:aws:acm:us-east-1:123456789012:certificate/x"

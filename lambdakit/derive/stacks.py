@@ -26,14 +26,23 @@ class Stack:
 
 
 def extra_stacks(app: App) -> tuple[Stack, ...]:
-    """The stacks deployed before the main one, in order."""
+    """The stacks deployed before the main one, in order: the shared domain, us-east-1 (CloudFront's
+    certificate and Lambda@Edge), the failover replica's region."""
+    from lambdakit.derive.domains import shared_domain_template
+    from lambdakit.derive.edge import edge_template
+    from lambdakit.derive.failover import failover_of, replica_template, stack_key
     from lambdakit.derive.plan import plan_of
-    from lambdakit.derive.site import edge_template
 
     plan = plan_of(app)
     found: list[Stack] = []
-    if plan.site is not None:
-        edge = edge_template(app, plan.site)
-        if edge is not None:
-            found.append(Stack("us-east-1", edge, "us-east-1"))
+    shared = shared_domain_template(app, plan)
+    if shared is not None:
+        found.append(shared)
+    edge = edge_template(app, plan)
+    if edge is not None:
+        found.append(Stack("us-east-1", edge, "us-east-1"))
+    replica = replica_template(app, plan)
+    failover = failover_of(app)
+    if replica is not None and failover is not None:
+        found.append(Stack(stack_key(failover), replica, failover.region))
     return tuple(found)
