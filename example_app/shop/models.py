@@ -1,16 +1,9 @@
-"""Request and response bodies; their JSON Schema also validates storage-first requests at the gateway."""
+"""Request and response bodies; their JSON Schema also validates storage-first requests at the gateway.
+
+The products are the catalog service's (example_app/catalog).
+"""
 
 from pydantic import BaseModel, Field
-
-
-class NewProduct(BaseModel):
-    sku: str = Field(min_length=1, max_length=40, pattern=r"^[A-Z0-9-]+$")
-    name: str = Field(min_length=1, max_length=200)
-    price_cents: int = Field(ge=0)
-
-
-class Product(NewProduct):
-    pass
 
 
 class NewOrder(BaseModel):

@@ -1,8 +1,7 @@
-"""The shop's tables, queue, stream and user pool, declared once and imported by the modules that use them."""
+"""The shop's tables, queue and user pool, declared once and imported by the modules that use them."""
 
 import lambdakit as lk
 
-products = lk.Table("products", key="sku")
 orders = lk.Table("orders", key="order_id", indexes={"by_customer": ("customer_id", "created_at")})
 customers = lk.Table("customers", key="customer_id", sort_key=("since", int), indexes={"by_email": "email"})
 partners = lk.Table("partners", key="key_hash")  # partner keys, stored as SHA-256 hashes, never in clear

@@ -1,4 +1,5 @@
-// The shop's single-page app: plain JS, no build step, every request to this origin's /api.
+// The shop's single-page app: plain JS, no build step, every request to this origin's /api
+// (the products to /api/catalog, the catalog service the site mounts there).
 // Routes: /  (the catalogue), /products/<sku>, /orders/<order_id>. Links are followed with the
 // History API; the server answers any other path with index.html, so deep links load this app.
 
@@ -73,7 +74,7 @@ const money = (cents) => price.format(cents / 100);
 
 async function productList(signal) {
   loading("products");
-  const products = await api("/products", signal);
+  const products = await api("/catalog/products", signal);
   const items = products.map((p) =>
     h(
       "li",
@@ -93,7 +94,7 @@ async function productList(signal) {
 
 async function productPage(sku, signal) {
   loading(`product ${sku}`);
-  const p = await api(`/products/${encodeURIComponent(sku)}`, signal);
+  const p = await api(`/catalog/products/${encodeURIComponent(sku)}`, signal);
   show(
     p.name,
     heading(p.name),
@@ -112,7 +113,7 @@ async function orderPage(orderId, signal) {
   const order = await api(`/orders/${encodeURIComponent(orderId)}`, signal);
   let product = null;
   try {
-    product = await api(`/products/${encodeURIComponent(order.sku)}`, signal);
+    product = await api(`/catalog/products/${encodeURIComponent(order.sku)}`, signal);
   } catch (error) {
     if (error.name === "AbortError") throw error; // else: the order still shows, by SKU
   }
