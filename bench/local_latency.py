@@ -1,7 +1,7 @@
 """Per-request latency of `lambdakit local`: a route that reads a table, over HTTP, p50 and p99.
 
 Starts `lambdakit local example_app.shop --no-reload` on a free loopback port
-(seeded with one product), warms it, then times GET /products/{sku} (a
+(seeded with one product), warms it, then times GET /api/catalog/products/{sku} (a
 DynamoDB GetItem in moto) from this process, one request at a time:
 
 - with a new TCP connection per request (as curl does), via urllib;
@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PATH = "/products/A-1"
+PATH = "/api/catalog/products/A-1"  # the catalog service, mounted on the shop's site
 
 
 def _free_port() -> int:

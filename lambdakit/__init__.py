@@ -1,6 +1,7 @@
 """lambdakit: one plain Python function per AWS Lambda, with least-privilege IAM derived from its declarations.
 
-Only the declarations a function module needs load here; `Service`, `UsagePlan`,
+Only the decorators load here; the other declarations (`Service`, `Table`,
+`Queue`, `Stream`, `Cognito`, `PUBLIC`, `CORS`, ...), the HTTP errors,
 `Identity`, `Request` and `Response` load on first use (a cold start pays for
 what the function uses), and the template builder, the local emulator and the
 test client load when asked for.
@@ -11,38 +12,50 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.names import DeclarationError
-from lambdakit.declare.auth import IAM, PUBLIC, Cognito
 from lambdakit.declare.functions import authorizer, consume, route
-from lambdakit.declare.resources import Queue, Stream, Table
 from lambdakit.declare.triggers import kinesis, sqs
-from lambdakit.errors import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    Gone,
-    HTTPError,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    PreconditionFailed,
-    ServiceUnavailable,
-    TooManyRequests,
-    Unauthorized,
-    UnprocessableEntity,
-    UnsupportedMediaType,
-)
 
 if TYPE_CHECKING:
+    from lambdakit.declare.auth import IAM, PUBLIC, Cognito
     from lambdakit.declare.cors import CORS
+    from lambdakit.declare.edge import edge
+    from lambdakit.declare.edge_routing import ABTest, Failover, Rollout
+    from lambdakit.declare.resources import Queue, Stream, Table
     from lambdakit.declare.service import Service, UsagePlan
     from lambdakit.declare.site import Frontend, SecurityHeaders
+    from lambdakit.errors import (
+        BadRequest,
+        Conflict,
+        Forbidden,
+        Gone,
+        HTTPError,
+        MethodNotAllowed,
+        NotFound,
+        PayloadTooLarge,
+        PreconditionFailed,
+        ServiceUnavailable,
+        TooManyRequests,
+        Unauthorized,
+        UnprocessableEntity,
+        UnsupportedMediaType,
+    )
     from lambdakit.identity import Identity, Request
     from lambdakit.response import Response
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "IAM": "lambdakit.declare.auth",
+    "PUBLIC": "lambdakit.declare.auth",
+    "Cognito": "lambdakit.declare.auth",
+    "Queue": "lambdakit.declare.resources",
+    "Stream": "lambdakit.declare.resources",
+    "Table": "lambdakit.declare.resources",
+    "ABTest": "lambdakit.declare.edge_routing",
     "CORS": "lambdakit.declare.cors",
+    "Failover": "lambdakit.declare.edge_routing",
+    "Rollout": "lambdakit.declare.edge_routing",
+    "edge": "lambdakit.declare.edge",  # also the `lambdakit.edge` package, which is callable as the same decorator
     "Frontend": "lambdakit.declare.site",
     "SecurityHeaders": "lambdakit.declare.site",
     "Service": "lambdakit.declare.service",
@@ -50,6 +63,26 @@ _LAZY = {
     "Identity": "lambdakit.identity",
     "Request": "lambdakit.identity",
     "Response": "lambdakit.response",
+    # the HTTP errors: loaded when a function first raises one (or names one at import)
+    **dict.fromkeys(
+        (
+            "BadRequest",
+            "Conflict",
+            "Forbidden",
+            "Gone",
+            "HTTPError",
+            "MethodNotAllowed",
+            "NotFound",
+            "PayloadTooLarge",
+            "PreconditionFailed",
+            "ServiceUnavailable",
+            "TooManyRequests",
+            "Unauthorized",
+            "UnprocessableEntity",
+            "UnsupportedMediaType",
+        ),
+        "lambdakit.errors",
+    ),
 }
 
 
@@ -79,10 +112,12 @@ __all__ = [
     "CORS",
     "IAM",
     "PUBLIC",
+    "ABTest",
     "BadRequest",
     "Cognito",
     "Conflict",
     "DeclarationError",
+    "Failover",
     "Forbidden",
     "Frontend",
     "Gone",
@@ -95,6 +130,7 @@ __all__ = [
     "Queue",
     "Request",
     "Response",
+    "Rollout",
     "SecurityHeaders",
     "Service",
     "ServiceUnavailable",
@@ -107,6 +143,7 @@ __all__ = [
     "UsagePlan",
     "authorizer",
     "consume",
+    "edge",
     "kinesis",
     "new_id",
     "route",

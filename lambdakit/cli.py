@@ -1,4 +1,4 @@
-"""The `lambdakit` command: build, policy, routes, openapi, local, deploy."""
+"""The `lambdakit` command: build, package, policy, routes, openapi, local, deploy, diff, destroy."""
 
 from __future__ import annotations
 
@@ -53,6 +53,38 @@ def build(package: str, out: Path) -> None:
         sys.exit(2)
     click.echo(f"service {app.service.name}: {len(app.functions)} function(s) -> {path}\n")
     click.echo(summary(app))
+
+
+@main.command("package")
+@click.argument("package")
+@click.option("--stage", default="dev", show_default=True, help="The stage it is for: names the default --out.")
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the zips and templates (default: .lambdakit/package/STAGE).",
+)
+def package_command(package: str, stage: str, out: Path | None) -> None:
+    """Build PACKAGE's deployable artifacts: a reproducible zip of its code, lambdakit's runtime and its
+    pinned dependencies (built for Lambda's platform), and the templates that point at it (docs/packaging.md)."""
+    import re
+
+    from lambdakit.discovery import BuildError
+    from lambdakit.packaging import package as build_package
+    from lambdakit.packaging.report import describe
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}", stage):
+        raise click.UsageError(f"--stage {stage!r}: use letters, digits and hyphens (e.g. dev, prod)")
+    app = _load(package)
+    try:
+        result = build_package(app, out if out is not None else Path(".lambdakit") / "package" / stage)
+    except BuildError as exc:
+        click.secho(f"lambdakit: {len(exc.problems)} problem(s) packaging {package}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"service {app.service.name}: {len(app.functions)} function(s), stage {stage}")
+    click.echo(describe(result))
 
 
 @main.command()
@@ -197,89 +229,145 @@ def local(package: str, port: int, host: str, seed: str | None, reload: bool) ->
     serve(package, host=host, port=port, seed=seed, reload=reload)
 
 
+_stage_option = click.option("--stage", default="dev", show_default=True, help="The stage: stack SERVICE-STAGE.")
+_region_option = click.option(
+    "--region", default=None, help="AWS region (default: the stage's, else your configuration's)."
+)
+_profile_option = click.option(
+    "--profile", default=None, help="AWS profile (default: the stage's, else your configuration's)."
+)
+
+
+def _deploy_step(package: str, step: Any) -> Any:
+    """Run a deploy/diff/destroy step: its mistakes as a message and exit code, never a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from lambdakit.deploy import DeployError
+    from lambdakit.deploy.errors import StageError
+    from lambdakit.discovery import BuildError
+
+    try:
+        return step()
+    except BuildError as exc:
+        click.secho(f"lambdakit: {len(exc.problems)} problem(s) packaging {package}:", fg="red", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+    except DeployError as exc:
+        click.secho(f"lambdakit: {exc}", fg="red", err=True)
+        sys.exit(2 if isinstance(exc, StageError) else 1)
+    except (BotoCoreError, ClientError) as exc:
+        click.secho(f"lambdakit: AWS refused a call: {exc}", fg="red", err=True)
+        sys.exit(1)
+
+
+def _confirmer(yes: bool, what: str) -> Any:
+    """--yes confirms; otherwise ask on the terminal, and refuse when there is none (CI must say --yes)."""
+    if yes:
+        return lambda question: True
+    if not sys.stdin.isatty():
+        raise click.UsageError(f"no terminal to confirm the {what} on: pass --yes to {what} without asking")
+    return lambda question: click.confirm(question, default=False)
+
+
 @main.command()
 @click.argument("package")
-@click.option("--stage", default="dev", show_default=True, help="Deploys as the stack SERVICE-STAGE.")
-@click.option("--region", default=None, help="AWS region (default: your AWS configuration's).")
-@click.option("--profile", default=None, help="AWS profile to deploy with.")
-@click.option("--dry-run", is_flag=True, help="Build and print the SAM CLI commands without running them.")
+@_stage_option
+@_region_option
+@_profile_option
+@click.option("--yes", is_flag=True, help="Deploy without asking (CI); the review is printed all the same.")
 @click.option(
     "--prune",
     is_flag=True,
     help="Delete files gone from the site folder from its bucket (hashed assets stay: open pages still use them).",
 )
-def deploy(package: str, stage: str, region: str | None, profile: str | None, dry_run: bool, prune: bool) -> None:
-    """Build PACKAGE and deploy it with the SAM CLI as stack SERVICE-STAGE, then upload its site, if any."""
-    import shlex
-    import subprocess
+def deploy(package: str, stage: str, region: str | None, profile: str | None, yes: bool, prune: bool) -> None:
+    """Package PACKAGE, show each stack's change (IAM first), confirm, deploy it, then upload its site.
 
-    import yaml
+    The stage's account, region and parameters come from deploy/SERVICE.toml (docs/deploy.md)."""
+    from lambdakit.deploy.orchestrate import deploy as run
 
-    from lambdakit.build import EDGE_TEMPLATE
-    from lambdakit.build import build as write
-    from lambdakit.deploy import (
-        DeployError,
-        commands,
-        edge_certificate,
-        edge_command,
-        name_problems,
-        sam_available,
-        site_parameters,
+    confirm = _confirmer(yes, "deploy")
+    app = _load(package)
+    out = Path(".lambdakit") / "package" / stage
+    _deploy_step(
+        package,
+        lambda: run(app, stage, out=out, region=region, profile=profile, confirm=confirm, echo=click.echo, prune=prune),
     )
 
+
+@main.command()
+@click.argument("package")
+@_stage_option
+@_region_option
+@_profile_option
+def diff(package: str, stage: str, region: str | None, profile: str | None) -> None:
+    """Show what `deploy` would change in each stack of the stage (IAM first), without changing anything."""
+    from lambdakit.deploy.orchestrate import deploy as run
+
     app = _load(package)
-    refused = name_problems(app, stage)
-    if refused:
-        raise click.UsageError("; ".join(refused))
-    out = Path(".lambdakit") / "deploy" / stage
-    write(app, out)
-    template = yaml.safe_load((out / "template.yaml").read_text())
-    has_edge = (out / EDGE_TEMPLATE).exists()
-    if dry_run:
-        placeholders = {name: f"<{name}>" for name in template.get("Parameters", {})}
-        if "Stage" in placeholders:
-            placeholders["Stage"] = stage
-        if has_edge:
-            click.echo(shlex.join(edge_command(app, stage, out, profile, "<HostedZoneId>")))
-        for step in commands(app, stage, out, region, profile, placeholders):
-            click.echo(shlex.join(step))
-        if app.site is not None:
-            click.echo(f"# then: upload {app.site.root} to the stack's SiteBucketName, invalidate changed entry files")
-        return
-    if not sam_available():
-        raise click.ClickException(
-            "the SAM CLI (`sam`) is not on PATH: install it with `pip install aws-sam-cli`, "
-            f"or deploy {out / 'template.yaml'} yourself (see --dry-run for the commands)"
-        )
-    import boto3
+    out = Path(".lambdakit") / "package" / stage
+    _deploy_step(
+        package,
+        lambda: run(
+            app, stage, out=out, region=region, profile=profile, confirm=lambda q: False, echo=click.echo, execute=False
+        ),
+    )
 
-    session = boto3.Session(profile_name=profile, region_name=region)
 
-    def run(step: list[str]) -> None:
-        click.echo(f"$ {shlex.join(step)}")
-        if subprocess.run(step).returncode != 0:
-            raise click.ClickException(f"`{step[0]} {step[1]}` failed; its output is above")
+@main.command()
+@click.argument("package")
+@_stage_option
+@_region_option
+@_profile_option
+@click.option("--yes", is_flag=True, help="Delete without asking (CI); what is kept is printed all the same.")
+def destroy(package: str, stage: str, region: str | None, profile: str | None, yes: bool) -> None:
+    """Delete the stage's stacks (main first); tables, user pools and the site bucket are kept, as printed."""
+    from lambdakit.deploy.destroy import destroy as run
 
+    confirm = _confirmer(yes, "destroy")
+    app = _load(package)
+    _deploy_step(package, lambda: run(app, stage, region=region, profile=profile, confirm=confirm, echo=click.echo))
+
+
+def _release(package: str, stage: str, verb: str, region: str | None, profile: str | None) -> None:
+    from lambdakit.deploy.rollout import RolloutError, release_command
+
+    app = _load(package)
     try:
-        parameters = site_parameters(app, stage, session, template)
-        if has_edge:  # the certificate CloudFront needs lives in us-east-1, deployed first
-            run(edge_command(app, stage, out, profile, parameters["HostedZoneId"]))
-            parameters["SiteCertificateArn"] = edge_certificate(app, stage, session)
-    except DeployError as exc:
-        raise click.ClickException(str(exc)) from exc
-    for step in commands(app, stage, out, region, profile, parameters):
-        run(step)
-    if app.site is not None:
-        from botocore.exceptions import BotoCoreError, ClientError
+        click.echo(release_command(app, stage, verb, region, profile))
+    except RolloutError as exc:
+        click.secho(f"lambdakit {verb}: {exc}", fg="red", err=True)
+        sys.exit(2)
 
-        from lambdakit.deploy import publish_site, site_summary
-        from lambdakit.site_upload import UploadError
 
-        click.echo(f"uploading the site {app.site.root}")
-        try:
-            click.echo(site_summary(publish_site(app, stage, region, profile, prune=prune)))
-        except (DeployError, UploadError, BotoCoreError, ClientError, OSError) as exc:
-            raise click.ClickException(f"the stack is deployed, the site upload failed: {exc}") from exc
+_STAGE_HELP = "The stage whose site to change (`local`: the releases of `lambdakit local`)."
+
+
+@main.command()
+@click.argument("package")
+@click.option("--stage", required=True, help=_STAGE_HELP)
+@click.option("--region", default=None, help="AWS region (default: the stage's, else your AWS configuration's).")
+@click.option("--profile", default=None, help="AWS profile (default: the stage's).")
+def promote(package: str, stage: str, region: str | None, profile: str | None) -> None:
+    """Serve the candidate release of PACKAGE's site (rollout=) to every visitor.
+
+    Changes one value of the site's release store; the distribution is not touched.
+    """
+    _release(package, stage, "promote", region, profile)
+
+
+@main.command()
+@click.argument("package")
+@click.option("--stage", required=True, help=_STAGE_HELP)
+@click.option("--region", default=None, help="AWS region (default: the stage's, else your AWS configuration's).")
+@click.option("--profile", default=None, help="AWS profile (default: the stage's).")
+def rollback(package: str, stage: str, region: str | None, profile: str | None) -> None:
+    """Drop the candidate release of PACKAGE's site (rollout=): every visitor is back on the stable one.
+
+    Changes one value of the site's release store; the distribution is not touched, the files stay.
+    """
+    _release(package, stage, "rollback", region, profile)
 
 
 if __name__ == "__main__":

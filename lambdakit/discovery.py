@@ -13,6 +13,7 @@ from types import ModuleType
 from lambdakit.core.names import DeclarationError
 from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito
+from lambdakit.declare.edge import EdgeSpec, edge_spec_of
 from lambdakit.declare.functions import FunctionSpec, problems_of, spec_of
 from lambdakit.declare.resources import Queue, Resource, Stream, Table
 from lambdakit.declare.service import Service
@@ -89,9 +90,31 @@ def discover(package: str) -> App:
     app, problems = collect(package, modules)
     problems += _mounted(app)
     problems += check(app)
+    if not problems:  # a site and the services it mounts are built together: one base path each on a shared domain
+        from lambdakit.derive.domains import shared_domain_problems
+
+        problems += shared_domain_problems([app, *app.mounted.values()])
     if problems:
         raise BuildError(problems)
     return app
+
+
+def discover_all(packages: Iterable[str]) -> list[App]:
+    """The apps of several packages (the services of one repo), with the checks that span them: no two
+    services on one shared domain with the same base path. Raises `BuildError` listing every mistake."""
+    from lambdakit.derive.domains import shared_domain_problems
+
+    apps: list[App] = []
+    problems: list[str] = []
+    for package in packages:
+        try:
+            apps.append(discover(package))
+        except BuildError as exc:
+            problems += exc.problems
+    problems += shared_domain_problems([a for app in apps for a in (app, *app.mounted.values())])
+    if problems:
+        raise BuildError(problems)
+    return apps
 
 
 def _mounted(app: App) -> list[str]:
@@ -127,6 +150,7 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
     services: list[tuple[str, Service]] = []
     sites: list[tuple[str, Frontend]] = []
     functions: list[FunctionSpec] = []
+    edge_functions: list[EdgeSpec] = []
     taken: set[int] = set()  # ids of the specs in `functions`
     values: list[Resource | Cognito] = []
     origins: dict[int, str] = {}
@@ -149,6 +173,10 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
                 if spec is not None and spec.module == module.__name__ and id(spec) not in taken:
                     taken.add(id(spec))
                     functions.append(spec)
+                edge = edge_spec_of(value)
+                if edge is not None and edge.module == module.__name__ and id(edge) not in taken:
+                    taken.add(id(edge))
+                    edge_functions.append(edge)
                 problems += problems_of(value)
     if len(services) > 1:
         where = ", ".join(f"{m} ({s.name})" for m, s in services)
@@ -173,6 +201,7 @@ def collect(package: str, modules: Iterable[ModuleType]) -> tuple[App, list[str]
         streams=sorted((v for v in values if isinstance(v, Stream)), key=lambda r: r.name),
         pools=sorted((v for v in values if isinstance(v, Cognito) and not v.required_scopes), key=lambda r: r.name),
         site=sites[0][1] if sites else None,
+        edge_functions=edge_functions,
         origins=origins,
         variables=variables,
     )

@@ -85,6 +85,7 @@ class Result:
     kept: tuple[str, ...]  # gone keys left in the bucket
     paths: tuple[str, ...]  # the invalidation's paths
     invalidation_id: str | None  # None when nothing revalidated changed
+    notes: tuple[str, ...] = ()  # what else the release did (`rollout=`: which release serves whom)
 
 
 def is_immutable(key: str) -> bool:
@@ -117,12 +118,17 @@ def _tier(key: str) -> int:
     return 2 if content_type(key).startswith("text/html") else 1
 
 
-def plan_upload(root: Path, existing: Mapping[str, str]) -> Upload:
-    """Compare the folder with the bucket (`existing`: key -> ETag without quotes)."""
+def plan_upload(root: Path, existing: Mapping[str, str], prefix: str = "") -> Upload:
+    """Compare the folder with the bucket (`existing`: key -> ETag without quotes, the keys under `prefix`).
+
+    `prefix` is where the folder goes in the bucket: `variants/NAME/` for an A/B variant, `releases/ID/` for
+    a release (`lambdakit.derive.routing`); empty for a plain site.
+    """
     put: list[LocalFile] = []
     unchanged: list[str] = []
     seen: set[str] = set()
     for key, path in site_files(root):
+        key = prefix + key
         seen.add(key)
         found = LocalFile(key, path, md5_of(path), path.stat().st_size)
         if existing.get(key) == found.md5:
@@ -134,10 +140,10 @@ def plan_upload(root: Path, existing: Mapping[str, str]) -> Upload:
     return Upload(tuple(put), tuple(unchanged), tuple(gone))
 
 
-def list_etags(s3: Client, bucket: str) -> dict[str, str]:
-    """key -> ETag (quotes stripped) of the bucket's current objects."""
+def list_etags(s3: Client, bucket: str, prefix: str = "") -> dict[str, str]:
+    """key -> ETag (quotes stripped) of the bucket's current objects (those under `prefix`)."""
     out: dict[str, str] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             out[item["Key"]] = item["ETag"].strip('"')
     return out
@@ -176,6 +182,7 @@ def upload_site(
     prune: bool = False,
     index: str = "index.html",
     workers: int = 8,
+    prefix: str = "",
 ) -> Result:
     """Put what changed (each tier finished before the next starts), prune if asked, and start one invalidation.
 
@@ -185,12 +192,8 @@ def upload_site(
     root = Path(root)
     if not root.is_dir():
         raise NotADirectoryError(f"the site folder {root} does not exist; build the site into it first")
-    plan = plan_upload(root, list_etags(s3_client, bucket))
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # boto3 clients are thread-safe
-        for tier in (0, 1, 2):
-            batch = [f for f in plan.put if _tier(f.key) == tier]
-            for done in [pool.submit(_put, s3_client, bucket, f) for f in batch]:
-                done.result()  # a failure stops before the next tier: entry files keep naming old assets
+    plan = plan_upload(root, list_etags(s3_client, bucket, prefix), prefix)
+    _put_in_order(s3_client, bucket, plan, workers)
     deleted = tuple(key for key in plan.gone if prune and not is_immutable(key))
     for start in range(0, len(deleted), _DELETE_BATCH):
         batch_keys = deleted[start : start + _DELETE_BATCH]
@@ -220,6 +223,25 @@ def upload_site(
         paths=paths,
         invalidation_id=invalidation_id,
     )
+
+
+def _put_in_order(s3_client: Client, bucket: str, plan: Upload, workers: int) -> None:
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:  # boto3 clients are thread-safe
+        for tier in (0, 1, 2):
+            batch = [f for f in plan.put if _tier(f.key) == tier]
+            for done in [pool.submit(_put, s3_client, bucket, f) for f in batch]:
+                done.result()  # a failure stops before the next tier: entry files keep naming old assets
+
+
+def upload_files(root: Path, bucket: str, s3_client: Client, *, prefix: str, workers: int = 8) -> Result:
+    """Put what is new or changed under `prefix`, in the same order, and nothing else: no prune, no
+    invalidation. For a release's immutable prefix, whose keys no cache holds before the release is named."""
+    root = Path(root)
+    if not root.is_dir():
+        raise NotADirectoryError(f"the site folder {root} does not exist; build the site into it first")
+    plan = plan_upload(root, list_etags(s3_client, bucket, prefix), prefix)
+    _put_in_order(s3_client, bucket, plan, workers)
+    return Result(plan.keys, plan.size, len(plan.unchanged), (), plan.gone, (), None)
 
 
 def stack_outputs(cloudformation_client: Client, stack: str) -> dict[str, str]:

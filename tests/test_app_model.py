@@ -110,10 +110,10 @@ def test_the_plan_names_every_resource_once(tmp_path: Path) -> None:
     assert all(resources[fn.role_id]["Type"] == "AWS::IAM::Role" for fn in plan.functions)
 
 
-@pytest.mark.parametrize("option", ['domain="api.example.com"', 'base_path="api/orders"'])
-def test_service_settings_that_are_not_built_yet_are_refused(tmp_path: Path, option: str) -> None:
+@pytest.mark.parametrize("option", ['domain="API.example.com"', 'base_path="api/orders"'])
+def test_service_domain_settings_aws_would_refuse_are_build_errors(tmp_path: Path, option: str) -> None:
     source = SHOP.replace('lk.Service("shop", memory=1024, timeout=20)', f'lk.Service("shop", {option})')
-    with pytest.raises(BuildError, match=option.split("=")[0] + "="):
+    with pytest.raises(BuildError, match=option.split("=")[0] + "="):  # not a domain name; a base path needs one
         make_app(tmp_path, {"app.py": source})
 
 
@@ -179,7 +179,7 @@ def test_the_client_works_without_pytest(tmp_path: Path) -> None:
 def test_the_shipped_runtime_imports_nothing_build_time() -> None:
     loaded = _run("""
         import os, sys
-        os.environ["LAMBDAKIT_FUNCTION"] = "example_app.shop.catalog:list_products"
+        os.environ["LAMBDAKIT_FUNCTION"] = "example_app.catalog.products:list_products"
         import lambdakit.entry
         print(" ".join(sorted(m for m in sys.modules if m.startswith("lambdakit."))))
     """).split()

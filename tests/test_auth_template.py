@@ -135,6 +135,14 @@ def example() -> tuple[App, dict[str, Any], dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
+def catalog() -> tuple[App, dict[str, Any], dict[str, Any]]:
+    """The example's catalog service (its own package and stack), which holds the scoped writes."""
+    app = discover("example_app.catalog")
+    template = build_template(app)
+    return app, template, transform(template)
+
+
+@pytest.fixture(scope="module")
 def checkov_failures(
     guarded: tuple[App, dict[str, Any], dict[str, Any]], example: tuple[App, dict[str, Any], dict[str, Any]]
 ) -> list[str]:
@@ -189,8 +197,14 @@ def test_example_protects_writes_and_leaves_catalogue_reads_public(
     assert paths["/orders"]["post"]["security"] == [{users: []}]
     assert paths["/orders/{order_id}"]["delete"]["security"] == [{users: []}]
     assert paths["/orders/import"]["post"]["security"] == [{users: []}]
-    assert paths["/products/{sku}"]["put"]["security"] == [{users: ["shop/catalog.write"]}]
     assert paths["/partner/orders/{order_id}"]["get"]["security"] == [{"PartnerKeyAuthorizer": [], "api_key": []}]
+
+
+def test_example_catalog_takes_scoped_writes_and_leaves_reads_public(
+    catalog: tuple[App, dict[str, Any], dict[str, Any]],
+) -> None:
+    paths = body_of(catalog[2])["paths"]
+    assert paths["/products/{sku}"]["put"]["security"] == [{"CatalogClientsAuthorizer": ["catalog/products.write"]}]
     assert paths["/products/{sku}"]["get"]["security"] == [] and paths["/products"]["get"]["security"] == []
 
 
@@ -267,7 +281,7 @@ def test_pool_has_secure_defaults(guarded: tuple[App, dict[str, Any], dict[str, 
         "TemporaryPasswordValidityDays": 3,
     }
     assert props["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"} and props["UserPoolTier"] == "PLUS"
-    assert pools["MembersUserPool"]["DeletionPolicy"] == "Retain"
+    assert pools["MembersUserPool"]["DeletionPolicy"] == "RetainExceptOnCreate"
     assert not of_type(guarded[2], "AWS::Cognito::IdentityPool")  # no identity pool: no unauthenticated identities
     client = guarded[2]["Resources"]["MembersUserPoolClient"]["Properties"]
     assert client["GenerateSecret"] is False and "ALLOW_USER_PASSWORD_AUTH" not in client["ExplicitAuthFlows"]
@@ -308,11 +322,13 @@ def test_scopes_get_resource_servers_and_clients_allowed_to_ask_for_them(
     )
 
 
-def test_example_pool_allows_password_sign_in_for_the_docs(example: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
+def test_example_pool_allows_password_sign_in_for_the_docs(
+    example: tuple[App, dict[str, Any], dict[str, Any]], catalog: tuple[App, dict[str, Any], dict[str, Any]]
+) -> None:
     flows = example[2]["Resources"]["ShopUsersUserPoolClient"]["Properties"]["ExplicitAuthFlows"]
     assert "ALLOW_USER_PASSWORD_AUTH" in flows and "ALLOW_USER_SRP_AUTH" in flows
-    machine = example[2]["Resources"]["ShopUsersUserPoolMachineClient"]["Properties"]
-    assert machine["AllowedOAuthScopes"] == ["shop/catalog.write"]
+    machine = catalog[2]["Resources"]["CatalogClientsUserPoolMachineClient"]["Properties"]
+    assert machine["AllowedOAuthScopes"] == ["catalog/products.write"]
 
 
 # -- throttling, caching, usage plans ------------------------------------------------------------------
@@ -349,10 +365,15 @@ def test_method_settings_escape_paths_and_carry_cache_and_throttle(
     assert stage["CacheClusterEnabled"] is True
 
 
-def test_example_stage(example: tuple[App, dict[str, Any], dict[str, Any]]) -> None:
+def test_example_stage(
+    example: tuple[App, dict[str, Any], dict[str, Any]], catalog: tuple[App, dict[str, Any], dict[str, Any]]
+) -> None:
+    _, stage = stage_of(catalog[2])
+    assert {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}[("/~1products~1{sku}", "GET")][
+        "CacheTtlInSeconds"
+    ] == 60
     _, stage = stage_of(example[2])
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}
-    assert settings[("/~1products~1{sku}", "GET")]["CacheTtlInSeconds"] == 60
     assert settings[("/~1orders", "POST")]["ThrottlingRateLimit"] == 20
     assert settings[("/*", "*")]["ThrottlingRateLimit"] == 100
 

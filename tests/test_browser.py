@@ -147,7 +147,7 @@ def test_the_catalogue_links_to_products_without_reloading_the_page(base: str, c
     products = page.get_by_role("list", name="Products")
     expect(products.get_by_role("link", name=PRODUCT["name"])).to_be_visible()
     expect(products.get_by_role("listitem")).to_have_count(3)
-    assert any(r.url == base + "/api/products" and r.status == 200 for r in record.api())
+    assert any(r.url == base + "/api/catalog/products" and r.status == 200 for r in record.api())
     page.evaluate("window.__sameDocument = true")
 
     page.get_by_role("link", name=PRODUCT["name"]).click()
@@ -165,7 +165,7 @@ def test_the_catalogue_links_to_products_without_reloading_the_page(base: str, c
     assert page.evaluate("window.__sameDocument") is True, "the page was loaded again"
     assert record.loads == 1
     assert [r.url for r in record.requests if r.is_navigation_request()] == [base + "/"]
-    assert any(r.url == f"{base}/api/products/{PRODUCT['sku']}" for r in record.api())
+    assert any(r.url == f"{base}/api/catalog/products/{PRODUCT['sku']}" for r in record.api())
     # index.html loads its hashed assets by absolute path, cached for a year
     assets = [r for r in record.responses if urlsplit(r.url).path.startswith("/assets/app.")]
     assert {urlsplit(r.url).path.rsplit(".", 1)[-1] for r in assets} == {"js", "css"}
@@ -196,11 +196,11 @@ def test_an_api_error_shows_its_message(base: str, context: BrowserContext) -> N
     expect(page.get_by_role("heading", level=1)).to_have_text("Product not found")
     expect(page.get_by_role("alert")).to_contain_text("no product NOPE")
     expect(page.get_by_role("alert")).to_contain_text("Error 404")
-    missing = next(r for r in record.api() if r.url == base + "/api/products/NOPE")
+    missing = next(r for r in record.api() if r.url == base + "/api/catalog/products/NOPE")
     assert missing.status == 404 and missing.json()["error"]["code"] == "not_found"
     # Chromium logs every failed fetch; that one is expected, nothing else is.
     failed = "console: Failed to load resource: the server responded with a status of 404 (Not Found)"
-    record.check(base, allowed_errors=(f"{failed} (at {base}/api/products/NOPE)",))
+    record.check(base, allowed_errors=(f"{failed} (at {base}/api/catalog/products/NOPE)",))
 
 
 def test_an_unknown_path_is_the_apps_not_found_page(base: str, context: BrowserContext) -> None:

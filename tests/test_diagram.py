@@ -176,7 +176,7 @@ def test_routes_are_grouped_by_module_inside_api_gateway(shop: Plan) -> None:
     assert (
         {fn.spec.module.rsplit(".", 1)[-1] for fn in routed}
         == {label for gid, label in groups.items() if gid.startswith("Routes")}
-        == {"catalog", "customers", "orders", "partners"}
+        == {"customers", "orders", "partners"}  # the catalog is a service of its own, mounted by the site
     )
     for fn in routed:
         route = fn.spec.route
@@ -202,7 +202,7 @@ def test_authorizers_are_drawn_and_linked_to_the_routes_they_guard(shop: Plan) -
         else:
             ((source, label),) = guards
             assert source == "ShopUsersUserPool"
-            assert label == ("guards, scope shop/catalog.write" if fn.name == "put_product" else "guards")
+            assert label == "guards"
     assert 'PartnerKeyFunction["partner_key<br/>authorizer"]' in text
     assert 'ShopUsersUserPool{{"Cognito shop-users"}}' in text
 
@@ -237,7 +237,7 @@ def test_reads_are_dashed_and_writes_thick(shop: Plan) -> None:
                 assert found == [("-.->", "reads")], (fn.name, res)
             else:
                 assert found == [("==>", "writes")], (fn.name, res)
-    assert ("-.->", "reads") in between(text, "CreateOrderFunction", "ProductsTable")
+    assert ("-.->", "reads") in between(text, "GetOrderFunction", "OrdersTable")
     assert ("==>", "writes") in between(text, "CreateOrderFunction", "OrdersTable")
 
 
@@ -300,7 +300,7 @@ def test_iam_labels_are_exactly_the_actions_the_policy_grants(shop: Plan) -> Non
             assert label == expected_actions(fn, f"${{{source}.Arn}}", trigger=True)
     assert checked == sum(len(fn.spec.resources) for fn in shop.functions) > 10
     assert ("-.->", "BatchGetItem, ConditionCheckItem, GetItem, Query, Scan") in between(
-        text, "CreateOrderFunction", "ProductsTable"
+        text, "GetOrderFunction", "OrdersTable"
     )
     assert between(text, "AuditQueue", "LogAuditFunction") == [
         ("-->", "DeleteMessage, GetQueueAttributes, ReceiveMessage")

@@ -204,11 +204,13 @@ def test_seed_loads_items_and_names_what_is_unknown(lk_aws):
 
 
 def test_the_example_shop_through_the_client(lk_aws):
+    from example_app.catalog.resources import products
     from example_app.shop import service
-    from example_app.shop.resources import customers, products
+    from example_app.shop.resources import customers
 
     with Client(service) as shop:
-        products.put({"sku": "K-1", "name": "Kettle", "price_cents": 100})
+        products.put({"sku": "K-1", "name": "Kettle", "price_cents": 100})  # the mounted catalog's table
+        assert shop.get("/api/catalog/products/K-1").json["name"] == "Kettle"
         token = shop.token()
         created = shop.post("/api/orders", json={"sku": "K-1", "qty": 2, "customer_id": "c-9"}, token=token)
         assert created.status == 201, created

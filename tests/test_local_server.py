@@ -74,11 +74,16 @@ class Server:
             status, head, payload = err.code, dict(err.headers), err.read()
         return status, head, json.loads(payload) if payload else None
 
-    def token(self, scopes: list[str] | None = None) -> str:
+    def token(self, scopes: list[str] | None = None, pool: str | None = None) -> str:
         status, _, body = self.call(
             "POST",
             "/_lambdakit/token",
-            {"username": "demo@example.com", "password": "Demo-Passw0rd!", **({"scopes": scopes} if scopes else {})},
+            {
+                "username": "demo@example.com",
+                "password": "Demo-Passw0rd!",
+                **({"scopes": scopes} if scopes else {}),
+                **({"pool": pool} if pool else {}),
+            },
         )
         assert status == 200, body
         return str(body["authorization"])
@@ -113,20 +118,20 @@ def test_it_prints_how_to_get_a_token_and_the_command_works(server: Server) -> N
 
 
 def test_public_routes_serve_seeded_data(server: Server) -> None:
-    status, headers, body = server.call("GET", "/products/A-1")
+    status, headers, body = server.call("GET", "/catalog/products/A-1")
     assert (status, body) == (200, {"sku": "A-1", "name": "Anvil", "price_cents": 1999})
     assert headers["Content-Type"] == "application/json"
-    status, _, body = server.call("GET", "/products?limit=5")
+    status, _, body = server.call("GET", "/catalog/products?limit=5")
     assert status == 200 and [p["sku"] for p in body] == ["A-1"]
 
 
 def test_bad_input_is_refused_in_the_one_error_shape(server: Server) -> None:
-    status, _, body = server.call("GET", "/products?limit=0")
+    status, _, body = server.call("GET", "/catalog/products?limit=0")
     assert status == 422 and _error(body)[0] == "validation_error"
     assert body["error"]["details"][0]["loc"] == ["query", "limit"]
-    status, _, body = server.call("GET", "/products?limit=many")
+    status, _, body = server.call("GET", "/catalog/products?limit=many")
     assert status == 422 and _error(body)[0] == "validation_error"
-    status, _, body = server.call("GET", "/products/NOPE")
+    status, _, body = server.call("GET", "/catalog/products/NOPE")
     assert status == 404 and _error(body) == ("not_found", "no product NOPE")
     status, _, body = server.call("GET", "/no/such/route")
     assert status == 403 and _error(body) == ("not_found", "no route for GET /no/such/route" + UNSIGNED)
@@ -161,10 +166,15 @@ def _error_no_id(body: Any) -> tuple[str, str]:
 
 def test_scoped_routes_need_an_access_token_with_the_scope(server: Server) -> None:
     product = {"sku": "B-2", "name": "Bolt", "price_cents": 5}
-    status, _, _ = server.call("PUT", "/products/B-2", product, {"Authorization": server.token()})
+    # The catalog (mounted at /api/catalog) takes tokens of its own pool: the shop's users' are refused.
+    status, _, _ = server.call("PUT", "/catalog/products/B-2", product, {"Authorization": server.token()})
+    assert status == 401
+    status, _, _ = server.call(
+        "PUT", "/catalog/products/B-2", product, {"Authorization": server.token(pool="catalog-clients")}
+    )
     assert status == 401  # an ID token: no scopes
-    scoped = server.token(scopes=["shop/catalog.write"])
-    status, _, body = server.call("PUT", "/products/B-2", product, {"Authorization": scoped})
+    scoped = server.token(scopes=["catalog/products.write"], pool="catalog-clients")
+    status, _, body = server.call("PUT", "/catalog/products/B-2", product, {"Authorization": scoped})
     assert (status, body) == (200, product)
 
 
@@ -212,7 +222,7 @@ def test_lambda_authorizer_and_api_key(server: Server) -> None:
 
 
 def test_each_invocation_is_logged(server: Server) -> None:
-    server.call("GET", "/products/A-1")
+    server.call("GET", "/catalog/products/A-1")
     deadline = time.monotonic() + 5
     while "get_product" not in server.log.read_text():
         assert time.monotonic() < deadline

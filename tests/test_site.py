@@ -226,7 +226,8 @@ def test_a_domain_gets_a_us_east_1_certificate_and_alias_records(apps: dict[str,
     app = discover(apps["domain"])
     template = build_template(app)
     config = distribution(template)
-    assert config["Aliases"] == ["www.example.com"]
+    assert config["Aliases"] == [{"Ref": "SiteDomainName"}]  # the declared domain is its default; a stage overrides
+    assert template["Parameters"]["SiteDomainName"]["Default"] == "www.example.com"
     assert config["ViewerCertificate"] == {
         "AcmCertificateArn": {"Ref": "SiteCertificateArn"},
         "SslSupportMethod": "sni-only",
@@ -237,7 +238,7 @@ def test_a_domain_gets_a_us_east_1_certificate_and_alias_records(apps: dict[str,
     assert sorted(r["Properties"]["Type"] for r in records.values()) == ["A", "AAAA"]
     for record in records.values():
         assert record["Properties"]["AliasTarget"]["HostedZoneId"] == CLOUDFRONT_ZONE
-        assert record["Properties"]["Name"] == "www.example.com"
+        assert record["Properties"]["Name"] == {"Ref": "SiteDomainName"}
     from lambdakit.derive.plan import plan_of
 
     site = plan_of(app).site
@@ -246,6 +247,8 @@ def test_a_domain_gets_a_us_east_1_certificate_and_alias_records(apps: dict[str,
     assert edge is not None
     (certificate,) = [r for r in edge["Resources"].values() if r["Type"] == "AWS::CertificateManager::Certificate"]
     assert certificate["Properties"]["ValidationMethod"] == "DNS"
+    assert certificate["Properties"]["DomainName"] == {"Ref": "SiteDomainName"}  # the same parameter, deploy fills both
+    assert edge["Parameters"]["SiteDomainName"]["Default"] == "www.example.com"
     build(app, tmp_path)
     assert (tmp_path / EDGE_TEMPLATE).exists()  # `build` writes the us-east-1 template beside the main one
     assert cfn_lint(edge, "edge") == []
@@ -267,7 +270,8 @@ def test_cdn_puts_cloudfront_before_the_regional_api(apps: dict[str, str]) -> No
     assert default["TargetOriginId"] == "api" and default["CachePolicyId"] == CACHING_DISABLED
     (origin,) = config["Origins"]
     assert origin["OriginPath"] == "/api"  # the stage: /orders reaches the API as /api/orders
-    assert config["Aliases"] == ["partners.example.com"]
+    assert config["Aliases"] == [{"Ref": "ApiDomainName"}]  # cdn=True: the service's domain (deploy/'s domain =)
+    assert template["Parameters"]["ApiDomainName"]["Default"] == "partners.example.com"
     assert template["Resources"]["Api"]["Properties"]["EndpointConfiguration"] == {"Type": "REGIONAL"}
 
 
@@ -425,9 +429,9 @@ def test_cache_rules() -> None:
         ('site = lk.Frontend("web/dist").mount("/api/x", "pkg", origin="https://a.example.com")', "not both"),
         ('site = lk.Frontend("web/dist").mount("/api", origin="https://a.example.com")', "served twice"),
         ('site = lk.Frontend("web/dist").mount("/x", "no_such_package_here")', "does not build"),
-        ('site = lk.Frontend("web/dist", rollout=object())', "rollout= is not built yet"),
+        ('site = lk.Frontend("web/dist", rollout=object())', "rollout= takes lk.Rollout(...)"),
         ('service = lk.Service("s", cdn=True)\nsite = lk.Frontend("web/dist")', "already puts the API"),
-        ('service = lk.Service("s", domain="api.example.com")', "not built yet"),
+        ('service = lk.Service("s", base_path="orders")', "needs domain="),
     ],
 )
 def test_site_mistakes_are_build_errors(tmp_path: Path, declaration: str, expected: str) -> None:

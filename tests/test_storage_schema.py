@@ -22,7 +22,8 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from example_app.shop.models import Click, NewOrder, NewProduct
+from example_app.catalog.models import NewProduct
+from example_app.shop.models import Click, NewOrder
 from lambdakit.derive.jsonschema import body_schema
 
 

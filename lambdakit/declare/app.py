@@ -17,6 +17,7 @@ from .resources import Queue, Resource, Stream, Table
 from .service import Service
 
 if TYPE_CHECKING:
+    from .edge import EdgeSpec
     from .site import Frontend
 
 
@@ -32,6 +33,8 @@ class App:
     streams: list[Stream] = field(default_factory=list)
     pools: list[Cognito] = field(default_factory=list)
     site: Frontend | None = None
+    #: the `@lk.edge` functions (Lambda@Edge, in the us-east-1 template), in definition order
+    edge_functions: list[EdgeSpec] = field(default_factory=list)
     #: the apps of the packages the site mounts, by mount path (`site.mount("/api/catalog", "catalog")`)
     mounted: dict[str, App] = field(default_factory=dict, repr=False, compare=False)
     #: where each module-level declaration is (`shop/orders.py (orders)`), by `id()`, for messages

@@ -12,14 +12,16 @@ instead of stopping the import.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from lambdakit.core.names import DeclarationError, camel, check_name
 from lambdakit.core.paths import problems as path_problems
 
-from .auth import IAM, Auth, Cognito, Public
-from .resources import Queue, Resource, Stream
 from .triggers import HTTP_METHODS, ConsumerOptions, KinesisOptions, Route, SqsOptions, kinesis, sqs
+
+if TYPE_CHECKING:  # `.auth` and `.resources` load when a declaration uses them, not at every cold start
+    from .auth import Auth
+    from .resources import Queue, Resource, Stream
 
 F = TypeVar("F", bound=Callable[..., Any])
 Kind = Literal["http", "consumer", "authorizer"]
@@ -125,6 +127,10 @@ class FunctionSpec:
 
 
 def _resources(where: str, what: str, items: Iterable[Any]) -> tuple[Resource, ...]:
+    if isinstance(items, tuple) and not items:  # the default: nothing to check
+        return ()
+    from .resources import Resource
+
     if isinstance(items, Resource):
         items = [items]
     out: list[Resource] = []
@@ -138,7 +144,11 @@ def _resources(where: str, what: str, items: Iterable[Any]) -> tuple[Resource, .
 
 
 def _auth(where: str, auth: Any) -> Auth:
-    if auth is None or isinstance(auth, (Cognito, Public)):
+    if auth is None:
+        return None
+    from .auth import IAM, Cognito, Public
+
+    if isinstance(auth, (Cognito, Public)):
         return auth
     if auth == IAM:
         return IAM
@@ -226,8 +236,14 @@ def route(
     name: str | None = None,
     memory: int | None = None,
     timeout: int | None = None,
+    integration_timeout: int | None = None,
 ) -> Callable[[F], F]:
-    """Declare an HTTP route; `trigger="sqs"`/`"kinesis"` makes it storage first."""
+    """Declare an HTTP route; `trigger="sqs"`/`"kinesis"` makes it storage first.
+
+    `integration_timeout=` (seconds) is how long API Gateway waits for the function: 29 by default,
+    more only after a Service Quotas increase for the account's Regional APIs; a `timeout=` above it is
+    a build error, since the caller would get 504 before the answer.
+    """
 
     def decorate(func: F) -> F:
         where = _placeholder(func).where
@@ -266,6 +282,11 @@ def route(
             raise DeclarationError(
                 f"{where}: cache= applies to GET routes served by a function, not storage-first routes"
             )
+        if storage is not None and integration_timeout is not None:
+            raise DeclarationError(
+                f"{where}: integration_timeout= is for routes served by a function; a storage-first route's "
+                "gateway answers as soon as the request is stored; remove integration_timeout="
+            )
         if cache is not None and verb != "GET":
             raise DeclarationError(f"{where}: cache={cache} is only for GET routes (API Gateway caches GET responses)")
         if cache is not None and not 0 < cache <= 3600:
@@ -273,14 +294,18 @@ def route(
         fname = name or func.__name__
         source: Queue | Stream | None = None
         if isinstance(storage, SqsOptions):
+            from .resources import Queue
+
             source = Queue(fname, fifo=storage.fifo, max_receive=storage.max_receive)
         elif isinstance(storage, KinesisOptions):
+            from .resources import Stream
+
             source = Stream(fname)
         spec = FunctionSpec(
             name=fname,
             func=func,
             kind="http",
-            route=Route(verb, path, status, cache, api_key, throttle, storage),
+            route=Route(verb, path, status, cache, api_key, throttle, storage, integration_timeout),
             source=source,
             options=storage,
             reads=_resources(where, "reads", reads),
@@ -310,6 +335,8 @@ def consume(
     **options: Any,
 ) -> Callable[[F], F]:
     """Declare a consumer of a queue or stream that other functions feed; one record per call."""
+
+    from .resources import Queue, Stream
 
     def decorate(func: F) -> F:
         where = _placeholder(func).where

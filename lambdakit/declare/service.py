@@ -6,10 +6,13 @@ its own; the resource plan (`lambdakit.derive.plan`) applies them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.names import DeclarationError, check_name
 from lambdakit.core.record import Record
+
+if TYPE_CHECKING:
+    from .cors import CORS
 
 
 class UsagePlan(Record):
@@ -89,6 +92,7 @@ class Service:
         cors: Any = None,
         cdn: bool = False,
         certificate: str | None = None,
+        integration_timeout: int | None = None,
     ) -> None:
         self.name = check_name("service", name)
         from .functions import _auth
@@ -101,14 +105,20 @@ class Service:
         self.log_retention_days = log_retention_days
         self.runtime = runtime
         self.architecture = architecture
+        # the API's Regional custom domain, or a path of one several services share: checked at build and
+        # rendered by derive/domains.py (declarations stay plain data)
         self.domain = domain
         self.base_path = base_path
         self.stage = stage
-        from .cors import cors_of
+        self.cors: CORS | None = None
+        if cors is not None:  # lk.CORS and its checks load only for a service that sets cors=
+            from .cors import cors_of
 
-        self.cors = cors_of(cors, f"lk.Service({name!r})")
+            self.cors = cors_of(cors, f"lk.Service({name!r})")
         self.cdn = cdn  # CloudFront in front of the Regional API (pattern 4); `domain=` is then the distribution's
         self.certificate = certificate
+        # how long API Gateway waits for its routes' functions (default 29 s); checked at build (derive/limits.py)
+        self.integration_timeout = integration_timeout
         if throttle is not None and (len(throttle) != 2 or throttle[0] <= 0 or throttle[1] <= 0):
             raise DeclarationError(f"lk.Service({name!r}): throttle=(rate_per_second, burst), both positive")
         if architecture not in ("arm64", "x86_64"):

@@ -142,7 +142,7 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 class Route(Record):
     """An HTTP route. `storage` is set for storage-first routes (API Gateway -> SQS/Kinesis)."""
 
-    __match_args__ = ("method", "path", "status", "cache", "api_key", "throttle", "storage")
+    __match_args__ = ("method", "path", "status", "cache", "api_key", "throttle", "storage", "integration_timeout")
     __slots__ = __match_args__
     method: str
     path: str
@@ -151,6 +151,7 @@ class Route(Record):
     api_key: bool
     throttle: tuple[float, int] | None
     storage: ConsumerOptions | None
+    integration_timeout: int | None  # seconds API Gateway waits for the function; None: the service's, else 29
 
     def __init__(
         self,
@@ -161,6 +162,7 @@ class Route(Record):
         api_key: bool = False,
         throttle: tuple[float, int] | None = None,
         storage: ConsumerOptions | None = None,
+        integration_timeout: int | None = None,
     ) -> None:
         self._set("method", method)
         self._set("path", path)
@@ -169,6 +171,7 @@ class Route(Record):
         self._set("api_key", api_key)
         self._set("throttle", throttle)
         self._set("storage", storage)
+        self._set("integration_timeout", integration_timeout)
 
     @property
     def path_params(self) -> tuple[str, ...]:

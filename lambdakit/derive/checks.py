@@ -13,8 +13,11 @@ from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive.authorizers import problems as auth_problems
+from lambdakit.derive.edge_checks import edge_problems
+from lambdakit.derive.limits import problems as _limits
 from lambdakit.derive.operations import type_problems
-from lambdakit.derive.site_checks import certificate_problems, domain_problems
+from lambdakit.derive.routing import app_problems as routing_problems
+from lambdakit.derive.site_checks import certificate_problems
 from lambdakit.derive.storage import check as storage_check
 
 
@@ -88,31 +91,9 @@ def problems(app: App) -> list[str]:
     # Storage first: key fields the gateway reads, one consumer per queue, FIFO limits.
     problems += storage_check(app)
     problems += auth_problems(app)
+    problems += edge_problems(app)  # what Lambda@Edge forbids
+    problems += routing_problems(app)  # the site router owns the default behavior's viewer events
     return problems
-
-
-#: API Gateway stops waiting for a Lambda integration after 29 seconds (its default integration timeout).
-API_TIMEOUT = 29
-
-
-def _limits(app: App) -> list[str]:
-    """Lambda's memory and timeout bounds, and API Gateway's wait, on each function's effective settings."""
-    from lambdakit.derive.plan import memory_of, timeout_of
-
-    found = []
-    for spec in app.functions:
-        memory, timeout = memory_of(app, spec), timeout_of(app, spec)
-        if isinstance(memory, bool) or not isinstance(memory, int) or not 128 <= memory <= 10240:
-            found.append(f"{spec.where}: memory={memory!r}: Lambda gives 128-10240 MB (whole MB)")
-        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 1 <= timeout <= 900:
-            found.append(f"{spec.where}: timeout={timeout!r}: Lambda runs a function 1-900 seconds")
-        elif spec.kind == "http" and not spec.storage_first and timeout > API_TIMEOUT:
-            found.append(
-                f"{spec.where}: timeout={timeout}: API Gateway answers 504 after {API_TIMEOUT} s, so the caller "
-                f"would never see the answer; keep it <= {API_TIMEOUT}, or make the route storage first "
-                '(trigger="sqs") and do the long work in its consumer'
-            )
-    return found
 
 
 def _service_problems(app: App) -> list[str]:
@@ -133,15 +114,9 @@ def _service_problems(app: App) -> list[str]:
         if not any(s.kind == "http" for s in app.functions):
             found.append(f"{where}: cdn=True puts the API behind CloudFront, but the service has no routes")
         found += certificate_problems(where, service.certificate, service.domain)
-    elif service.certificate is not None:
-        found.append(f"{where}: certificate= is for cdn=True (a Regional API domain is not built yet)")
-    refused = (("domain", service.domain if not service.cdn else None), ("base_path", service.base_path))
-    for option, value in refused:
-        if value is not None:
-            found.append(
-                f"{where}: {option}={value!r}: Regional API custom domains and shared base paths are not built "
-                f"yet (the template would carry no domain); use cdn=True with domain=, or remove {option}= for now"
-            )
-    if service.cdn:
-        found += domain_problems(where, service.domain)
+    elif service.certificate is not None and service.domain is None:
+        found.append(f"{where}: certificate= without domain=; name the domain the certificate is for")
+    from lambdakit.derive.domains import problems as domain_settings_problems
+
+    found += domain_settings_problems(app)  # domain=, base_path= and certificate= of a Regional API domain
     return found

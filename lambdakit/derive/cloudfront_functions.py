@@ -10,25 +10,56 @@ runs without Node; the tests hold the two to the same answers.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 RUNTIME = "cloudfront-js-2.0"
 
 
-def spa_fallback(index: str = "index.html") -> str:
+def spa_fallback(index: str = "index.html", keep_viewer_uri: bool = False, areas: Sequence[str] = ()) -> str:
     """Client-side routes get the SPA's entry file: a path whose last segment has no dot is a route, not a file.
 
-    Only the S3 behavior runs it, so an API path (another behavior) never gets index.html.
+    Only the S3 behaviors run it, so an API path (another behavior) never gets index.html. A route inside a
+    signed-in area (`areas`, longest first) gets the area's own entry file. With `keep_viewer_uri` (a site
+    with sign-in) the viewer's own path goes on in `x-lambdakit-viewer-uri`, for the sign-in at the origin
+    request to come back to (lambdakit.edge.site_auth). `lambdakit.edge.rewrites.spa` is its Python twin.
     """
     return (
         "function handler(event) {\n"
         "  var request = event.request;\n"
         "  var uri = request.uri;\n"
-        "  var last = uri.substring(uri.lastIndexOf('/') + 1);\n"
-        "  if (last.indexOf('.') === -1) {\n"
-        f"    request.uri = {json.dumps('/' + index)};\n"
-        "  }\n"
+        f"{entry_file_js(index, keep_viewer_uri, areas)}"
         "  return request;\n"
         "}\n"
+    )
+
+
+def entry_file_js(index: str, keep_viewer_uri: bool, areas: Sequence[str], prefix: str = "") -> str:
+    """The SPA fallback's statements over `request` and `uri` (shared with the site router, which puts its
+    release/variant `prefix` variable in front of the entry file)."""
+    keep = "  request.headers['x-lambdakit-viewer-uri'] = {value: uri};\n" if keep_viewer_uri else ""
+    lead = f"{prefix} + " if prefix else ""
+    if not areas:
+        return (
+            f"{keep}"
+            "  var last = uri.substring(uri.lastIndexOf('/') + 1);\n"
+            "  if (last.indexOf('.') === -1) {\n"
+            f"    request.uri = {lead}{json.dumps('/' + index)};\n"
+            "  }\n" + (f"  else {{\n    request.uri = {lead}uri;\n  }}\n" if prefix else "")
+        )
+    return (
+        f"{keep}"
+        f"  var AREAS = {json.dumps(list(areas))};\n"
+        "  var last = uri.substring(uri.lastIndexOf('/') + 1);\n"
+        "  if (last.indexOf('.') === -1) {\n"
+        "    var area = '';\n"
+        "    for (var i = 0; i < AREAS.length; i++) {\n"
+        "      if (uri === AREAS[i] || uri.indexOf(AREAS[i] + '/') === 0) {\n"
+        "        area = AREAS[i];\n"
+        "        break;\n"
+        "      }\n"
+        "    }\n"
+        f"    request.uri = {lead}area + {json.dumps('/' + index)};\n"
+        "  }\n" + (f"  else {{\n    request.uri = {lead}uri;\n  }}\n" if prefix else "")
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from lambdakit.core.names import camel
 from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito, split_scope
+from lambdakit.derive.stage import KEPT, STAGE_PARAMETER
 
 #: What a user pool asks of a password; `lambdakit local` creates its pools with the same rules.
 PASSWORD_POLICY: dict[str, Any] = {
@@ -56,9 +57,14 @@ def needs_domain(pool: Cognito, scopes: tuple[str, ...]) -> bool:
 
 
 def domain_prefix(pool: Cognito) -> Any:
-    """The declared prefix, else the pool name plus the stack's UUID: unique per stack, lower case."""
+    """The declared prefix and the stage (`DOMAIN-STAGE`), else the pool name plus the stack's UUID.
+
+    Prefix domains are unique per region across all accounts: a declared one used as is would collide
+    between the stages of one region (dev, then prod). The generated one is unique per stack already;
+    at 26 + 1 + 36 characters it fills Cognito's 63, so it takes no stage.
+    """
     if pool.domain:
-        return pool.domain
+        return {"Fn::Sub": f"{pool.domain}-${{{STAGE_PARAMETER}}}"}
     base = pool.name.lower().replace("_", "-")[:26].strip("-")
     return {"Fn::Join": ["-", [base, {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}]]}
 
@@ -126,7 +132,10 @@ def pool_resources(pool: Cognito, scopes: tuple[str, ...] = ()) -> dict[str, Any
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": not pool.self_signup},
         "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
         "Policies": {"PasswordPolicy": {**PASSWORD_POLICY, "TemporaryPasswordValidityDays": 3}},
-        "DeletionProtection": "ACTIVE",
+        # The stack keeps the pool (KEPT: deleting the stack or replacing the pool retains it). Cognito's own
+        # deletion protection would also refuse the one delete KEPT allows, the rollback of a failed first
+        # create, leaving the stack ROLLBACK_FAILED with the pool behind: so it is off.
+        "DeletionProtection": "INACTIVE",
     }
     if pool.threat_protection:
         # Threat protection (adaptive authentication, compromised credentials) exists only on the Plus tier.
@@ -137,8 +146,7 @@ def pool_resources(pool: Cognito, scopes: tuple[str, ...] = ()) -> dict[str, Any
     out: dict[str, Any] = {
         pool.logical_id: {
             "Type": "AWS::Cognito::UserPool",
-            "DeletionPolicy": "Retain",
-            "UpdateReplacePolicy": "Retain",
+            **KEPT,
             "Properties": props,
         },
     }

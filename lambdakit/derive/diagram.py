@@ -204,7 +204,10 @@ class _Builder:
         if plan.has_api:
             service = plan.app.service
             api_group = self.group(p + "ApiGroup", "api", "API Gateway", parent)
-            api = self.node(p + API_ID, "api", f"REST API {service.name}\nstage /{service.stage}", api_group)
+            label = f"REST API {service.name}\nstage /{service.stage}"
+            if service.domain is not None and not service.cdn:  # its Regional custom domain (derive/domains.py)
+                label += f"\nat {service.domain}/{service.base_path or ''}"
+            api = self.node(p + API_ID, "api", label, api_group)
         functions = self.group(p + "FunctionsGroup", "functions", "Lambda", parent)
         for fn in plan.functions:
             label = fn.name + ("\nauthorizer" if fn.spec.kind == "authorizer" else "")

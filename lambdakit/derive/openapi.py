@@ -109,7 +109,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     ]
 
 
-def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, Any]:
+def lambda_integration(spec: FunctionSpec, cache_keys: list[str], timeout: int | None = None) -> dict[str, Any]:
     integration: dict[str, Any] = {
         "type": "aws_proxy",
         "httpMethod": "POST",
@@ -119,6 +119,8 @@ def lambda_integration(spec: FunctionSpec, cache_keys: list[str]) -> dict[str, A
             f"${{{spec.logical_id}.Arn}}/invocations"
         },
     }
+    if timeout is not None:  # `integration_timeout=`: seconds declared, milliseconds in the extension
+        integration["timeoutInMillis"] = timeout * 1000
     if cache_keys:
         integration["cacheKeyParameters"] = cache_keys
         integration["cacheNamespace"] = operation_id(spec)
@@ -158,7 +160,9 @@ def operation(app: App, op: Operation) -> dict[str, Any]:
             params += cache_key_parameters(app, spec)  # the caller's credentials keep cached answers per caller
             where = {"path": "path", "query": "querystring", "header": "header"}
             cache_keys = [f"method.request.{where[p['in']]}.{p['name']}" for p in params]
-        out["x-amazon-apigateway-integration"] = lambda_integration(spec, cache_keys)
+        from lambdakit.derive.plan import integration_timeout_of
+
+        out["x-amazon-apigateway-integration"] = lambda_integration(spec, cache_keys, integration_timeout_of(app, spec))
     out["responses"] = dict(sorted(responses.items()))
     return out
 

@@ -251,6 +251,13 @@ def timeout_of(app: App, spec: FunctionSpec) -> int:
     return _first_set(spec.timeout, app.service.timeout, FunctionSpec.DEFAULT_TIMEOUT[spec.kind])
 
 
+def integration_timeout_of(app: App, spec: FunctionSpec) -> int | None:
+    """How long API Gateway waits for a route's function: the route's `integration_timeout=`, else its
+    service's; None: API Gateway's default (29 s)."""
+    own = spec.route.integration_timeout if spec.route is not None else None
+    return own if own is not None else app.service.integration_timeout
+
+
 def visibility_timeout(consumer_timeout: int | None, window: int = 0) -> int:
     """Long enough that a message is not redelivered while a (retried) batch still holds it."""
     if not consumer_timeout:

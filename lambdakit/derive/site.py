@@ -9,15 +9,22 @@ and there are no distribution-wide error pages to rewrite an API's 403/404.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lambdakit.core.names import camel
 from lambdakit.declare.app import App
+from lambdakit.declare.edge_routing import Failover
 from lambdakit.declare.site import Frontend, Mount, SecurityHeaders
-from lambdakit.derive import cloudfront_functions
+from lambdakit.derive import cloudfront_functions, failover, routing, site_auth
+from lambdakit.derive.domains import API_DOMAIN_PARAMETER, domain_parameter, mount_parameter
+from lambdakit.derive.routing import RoutingPlan
 from lambdakit.derive.skips import skips
+from lambdakit.derive.stage import STAGE_PARAMETER  # every main template declares it (derive/template.py)
+
+if TYPE_CHECKING:
+    from lambdakit.derive.edge import EdgeFunctionPlan, Step
 
 # Managed policies (ids are fixed by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -33,8 +40,8 @@ DISTRIBUTION = "SiteDistribution"
 HEADERS = "SiteHeaders"
 SPA_FUNCTION = "SiteSpaFallback"
 CERTIFICATE_PARAMETER = "SiteCertificateArn"
+SITE_DOMAIN_PARAMETER = "SiteDomainName"
 ZONE_PARAMETER = "HostedZoneId"
-STAGE_PARAMETER = "Stage"
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,9 @@ class Origin:
     domain: Any  # a CloudFormation expression or a host name
     path: str = ""  # OriginPath, prepended by CloudFront
     port: int = 443
+    #: a mounted service on its custom domain: the domain is this template parameter, its default the declared
+    #: domain, and the domain's mapping (not the path) selects the API's stage
+    parameter: tuple[str, str, str] | None = None  # (name, default, what it is)
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,9 @@ class SitePlan:
     headers: SecurityHeaders | None
     default: Behavior
     behaviors: tuple[Behavior, ...]  # most specific first
+    routing: RoutingPlan | None = None  # ab_test= / rollout=: the site router replaces the SPA fallback
+    failover: Failover | None = None  # failover=: the default behavior reads an origin group
+    edge: tuple[EdgeFunctionPlan, ...] = ()  # the Lambda@Edge functions on the behaviors (derive/edge.py)
 
     @property
     def origins(self) -> tuple[Origin, ...]:
@@ -83,16 +96,41 @@ class SitePlan:
     def functions(self) -> dict[str, str]:
         """CloudFront Function logical id -> its code."""
         out = {}
-        if self.frontend is not None:
-            out[SPA_FUNCTION] = cloudfront_functions.spa_fallback(self.frontend.index)
+        if self.routing is not None:
+            out[routing.ROUTER] = self.routing.router_code()
+            out[routing.ROUTER_COOKIES] = self.routing.cookies_code()
+        elif self.frontend is not None:
+            keep = bool(site_auth.areas(self.frontend))  # the sign-in reads the viewer's own path
+            out[SPA_FUNCTION] = cloudfront_functions.spa_fallback(
+                self.frontend.index, keep_viewer_uri=keep, areas=site_auth.entry_areas(self.frontend)
+            )
         for behavior in self.behaviors:
             if behavior.function_id is not None and behavior.strip is not None:
                 out[behavior.function_id] = cloudfront_functions.strip_prefix(behavior.strip)
-        return out
+        used = {f for b in (self.default, *self.behaviors) for _, f in self.function_associations(b)}
+        return {function_id: code for function_id, code in out.items() if function_id in used}
+
+    def function_associations(self, behavior: Behavior) -> list[tuple[str, str]]:
+        """(event, CloudFront Function id) on a behavior, but for the events a Lambda@Edge function takes
+        (CloudFront allows one function per event): on a viewer request, it runs lambdakit's step itself."""
+        from lambdakit.derive.edge import taken_events
+
+        if behavior.origin.kind == "s3":
+            found = default_functions(self)
+        else:
+            found = [("viewer-request", behavior.function_id)] if behavior.function_id is not None else []
+        taken = taken_events(self, behavior)
+        return [(event, function_id) for event, function_id in found if event not in taken]
 
     @property
     def creates_certificate(self) -> bool:
         return self.domain is not None and self.certificate is None
+
+    @property
+    def domain_parameter(self) -> str:
+        """The parameter holding the domain (default: the declared one), which a stage overrides: the site's,
+        or with cdn=True the service's own (deploy/'s `site_domain =` and `domain =`)."""
+        return SITE_DOMAIN_PARAMETER if self.frontend is not None else API_DOMAIN_PARAMETER
 
     @property
     def mounts_packages(self) -> bool:
@@ -112,7 +150,10 @@ def site_plan(app: App, api_id: str, has_api: bool) -> SitePlan | None:
         if not app.service.cdn:
             return None
         default = Behavior(None, Origin("api", "api", api_domain(api_id), stage))
-        return SitePlan(None, app.service.domain, app.service.certificate, SecurityHeaders(), default, ())
+        added = tuple(edge_behaviors(app, default, []))
+        return with_edge(
+            app, SitePlan(None, app.service.domain, app.service.certificate, SecurityHeaders(), default, added)
+        )
     behaviors: list[Behavior] = []
     if site.api_path is not None and has_api:
         if site.api_path == stage:  # `/api/orders` is the stage `api`, route `/orders`: forwarded as is
@@ -121,9 +162,51 @@ def site_plan(app: App, api_id: str, has_api: bool) -> SitePlan | None:
             behaviors.append(_stripped(site.api_path, Origin("api", "api", api.domain, stage)))
     for mount in site.mounts:
         behaviors.append(_stripped(mount.path, _mount_origin(app, mount)))
-    behaviors.sort(key=lambda b: (-len(b.path or ""), b.path))
     default = Behavior(None, Origin("site", "s3", {"Fn::GetAtt": f"{BUCKET}.RegionalDomainName"}))
-    return SitePlan(site, site.domain, site.certificate, site.headers, default, tuple(behaviors))
+    behaviors += site_auth.area_behaviors(site, default, behaviors)  # auth={"/members": users}: on the bucket
+    behaviors += edge_behaviors(app, default, behaviors)  # an `@lk.edge` path no behavior serves gets its own
+    behaviors.sort(key=lambda b: (-len(b.path or ""), b.path))
+    failover = site.edge.get("failover")
+    plan = SitePlan(
+        site,
+        site.domain,
+        site.certificate,
+        site.headers,
+        default,
+        tuple(behaviors),
+        routing.routing_of(site),
+        failover if isinstance(failover, Failover) else None,
+    )
+    return with_edge(app, plan)
+
+
+def edge_behaviors(app: App, default: Behavior, behaviors: list[Behavior]) -> list[Behavior]:
+    """A behavior for each `@lk.edge` path that none serves yet, with the default behavior's settings."""
+    from lambdakit.derive.edge import new_behavior_paths
+
+    existing = [b.path for b in behaviors if b.path is not None]
+    return [replace(default, path=path) for path in new_behavior_paths(app, existing)]
+
+
+def with_edge(app: App, plan: SitePlan) -> SitePlan:
+    """The plan with the Lambda@Edge functions on its behaviors (derive/edge.py)."""
+    from lambdakit.derive.edge import plan_edge
+
+    return replace(plan, edge=plan_edge(app, plan))
+
+
+def viewer_steps(site: SitePlan, behavior: Behavior) -> tuple[Step, ...]:
+    """lambdakit's own viewer-request steps on a behavior, by name (`lambdakit.edge.rewrites.STEPS`): what its
+    CloudFront Function does, and what a Lambda@Edge viewer-request function there runs after the user's code."""
+    if behavior.origin.kind == "s3" and site.frontend is not None:
+        # the site router (ab_test=, rollout=) reads a KeyValueStore, which Lambda@Edge cannot: no Python step
+        spa: dict[str, Any] = {"index": site.frontend.index}
+        if site_auth.areas(site.frontend):  # the sign-in reads the viewer's path; an area has its entry file
+            spa.update(areas=list(site_auth.entry_areas(site.frontend)), keep_viewer_uri=True)
+        return (("spa", spa),) if site.routing is None else ()
+    if behavior.strip is not None:
+        return (("strip", {"prefix": behavior.strip}),)
+    return ()
 
 
 def _stripped(path: str, origin: Origin) -> Behavior:
@@ -139,6 +222,12 @@ def _mount_origin(app: App, mount: Mount) -> Origin:
     service = mounted.service.name if mounted is not None else str(mount.package)
     service = service.replace("_", "-")  # the stack is SERVICE-STAGE with `_` as `-` (deploy.stack_name)
     stage = mounted.service.stage if mounted is not None else "api"
+    regional = mounted.service.domain if mounted is not None and not mounted.service.cdn else None
+    if regional is not None:  # on its custom domain, reachable from any account: the domain's mapping holds the stage
+        base_path = mounted.service.base_path if mounted is not None else None
+        what = f"service {mounted.service.name if mounted else mount.package} (mounted at {mount.path})"
+        parameter = (mount_parameter(mount.path), regional, what)
+        return Origin(oid, "mount", {"Ref": parameter[0]}, f"/{base_path}" if base_path else "", parameter=parameter)
     # The mounted service's stack (same account and region) exports its API's domain; see `outputs`.
     domain = {"Fn::ImportValue": {"Fn::Sub": f"{service}-${{{STAGE_PARAMETER}}}-ApiDomain"}}
     return Origin(oid, "mount", domain, "/" + stage)
@@ -190,6 +279,11 @@ def resources(app: App, site: SitePlan) -> tuple[dict[str, Any], dict[str, Any],
     params: dict[str, Any] = {}
     if site.frontend is not None:
         out[BUCKET] = _bucket()
+        if site.failover is not None:  # the replica's half is derive/failover.py's replica_template
+            out[BUCKET]["Metadata"] = skips(tuple(s for s in BUCKET_SKIPS if s[0] != "CKV_AWS_144"))
+            out[BUCKET]["Properties"]["ReplicationConfiguration"], replicating = failover.replication(BUCKET)
+            out.update(replicating)
+            params.update(failover.parameters())
         out[BUCKET_POLICY] = _bucket_policy()
         out[ORIGIN_ACCESS] = {
             "Type": "AWS::CloudFront::OriginAccessControl",
@@ -211,20 +305,31 @@ def resources(app: App, site: SitePlan) -> tuple[dict[str, Any], dict[str, Any],
                 "AutoPublish": True,
                 "FunctionCode": code,
                 "FunctionConfig": {
-                    "Comment": "lambdakit: " + ("SPA fallback" if function_id == SPA_FUNCTION else "path prefix"),
+                    "Comment": "lambdakit: " + _FUNCTION_COMMENTS.get(function_id, "path prefix"),
                     "Runtime": cloudfront_functions.RUNTIME,
                 },
             },
         }
+    if site.routing is not None:
+        found, routing_outputs = routing.resources(site.routing)
+        out.update(found)
+        if site.routing.rollout is not None:
+            out[routing.ROUTER]["Properties"]["FunctionConfig"].update(routing.store_association())
     if site.headers is not None:
         out[HEADERS] = _headers_policy(site.headers)
     if site.creates_certificate:
         params[CERTIFICATE_PARAMETER] = {
             "Type": "String",
             "AllowedPattern": "^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$",
-            "Description": f"The us-east-1 certificate of {site.domain} (the edge template's CertificateArn)",
+            "Description": f"The us-east-1 certificate of {site.domain} (the us-east-1 stack's output of this name)",
         }
+    for origin in site.origins:
+        if origin.parameter is not None:
+            name, default, what = origin.parameter
+            params[name] = domain_parameter(default, what, f"set it per stage in [stages.STAGE.parameters] as {name}")
     if site.domain is not None:
+        what = "the site" if site.frontend is not None else f"service {app.service.name}'s distribution"
+        params[site.domain_parameter] = domain_parameter(site.domain, what)
         params[ZONE_PARAMETER] = {
             "Type": "AWS::Route53::HostedZone::Id",
             "Description": f"The Route 53 hosted zone that holds {site.domain}",
@@ -234,7 +339,7 @@ def resources(app: App, site: SitePlan) -> tuple[dict[str, Any], dict[str, Any],
                 "Type": "AWS::Route53::RecordSet",
                 "Properties": {
                     "HostedZoneId": {"Ref": ZONE_PARAMETER},
-                    "Name": site.domain,
+                    "Name": {"Ref": site.domain_parameter},
                     "Type": kind,
                     "AliasTarget": {
                         "DNSName": {"Fn::GetAtt": f"{DISTRIBUTION}.DomainName"},
@@ -242,18 +347,14 @@ def resources(app: App, site: SitePlan) -> tuple[dict[str, Any], dict[str, Any],
                     },
                 },
             }
-    if site.mounts_packages:
-        params[STAGE_PARAMETER] = {
-            "Type": "String",
-            "Default": "dev",
-            "AllowedPattern": "^[a-zA-Z0-9-]+$",
-            "Description": "The stage whose stacks the mounted services are (their stack is SERVICE-STAGE)",
-        }
+    from lambdakit.derive.edge import parameters as edge_parameters
+
+    params.update(edge_parameters(site))
     out[DISTRIBUTION] = _distribution(site)
     outputs: dict[str, Any] = {
         "SiteUrl": {
             "Description": "The site's URL",
-            "Value": f"https://{site.domain}"
+            "Value": {"Fn::Sub": f"https://${{{site.domain_parameter}}}"}
             if site.domain
             else {"Fn::Sub": f"https://${{{DISTRIBUTION}.DomainName}}"},
         },
@@ -262,7 +363,16 @@ def resources(app: App, site: SitePlan) -> tuple[dict[str, Any], dict[str, Any],
     }
     if site.frontend is not None:
         outputs["SiteBucketName"] = {"Value": {"Ref": BUCKET}}
+    if site.routing is not None:
+        outputs.update(routing_outputs)
     return out, outputs, params
+
+
+_FUNCTION_COMMENTS = {
+    SPA_FUNCTION: "SPA fallback",
+    routing.ROUTER: "site router (variant, release, SPA fallback)",
+    routing.ROUTER_COOKIES: "site router's sticky cookies",
+}
 
 
 def _bucket() -> dict[str, Any]:
@@ -297,6 +407,16 @@ def _bucket() -> dict[str, Any]:
             },
         },
     }
+
+
+bucket_resource = _bucket  # the replica bucket has the same settings (derive/failover.py)
+
+
+def default_functions(site: SitePlan) -> list[tuple[str, str]]:
+    """(event, CloudFront Function id) on the default behavior: the site router, or the SPA fallback."""
+    if site.routing is not None:
+        return [("viewer-request", routing.ROUTER), ("viewer-response", routing.ROUTER_COOKIES)]
+    return [("viewer-request", SPA_FUNCTION)]
 
 
 def _bucket_policy() -> dict[str, Any]:
@@ -393,10 +513,9 @@ def _behavior(site: SitePlan, behavior: Behavior) -> dict[str, Any]:
             AllowedMethods=["GET", "HEAD"],
             CachedMethods=["GET", "HEAD"],
             CachePolicyId=CACHING_OPTIMIZED,
-            FunctionAssociations=[
-                {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": f"{SPA_FUNCTION}.FunctionARN"}}
-            ],
         )
+        if site.failover is not None:  # GET and HEAD only: an origin group refuses other methods
+            out["TargetOriginId"] = failover.GROUP
     else:  # an API: every method, nothing cached, every viewer header but Host (execute-api needs its own)
         out.update(
             ViewerProtocolPolicy="https-only",
@@ -405,12 +524,19 @@ def _behavior(site: SitePlan, behavior: Behavior) -> dict[str, Any]:
             CachePolicyId=CACHING_DISABLED,
             OriginRequestPolicyId=ALL_VIEWER_EXCEPT_HOST,
         )
-        if behavior.function_id is not None:
-            out["FunctionAssociations"] = [
-                {"EventType": "viewer-request", "FunctionARN": {"Fn::GetAtt": f"{behavior.function_id}.FunctionARN"}}
-            ]
+    if site.function_associations(behavior):
+        out["FunctionAssociations"] = [
+            {"EventType": event, "FunctionARN": {"Fn::GetAtt": f"{function_id}.FunctionARN"}}
+            for event, function_id in site.function_associations(behavior)
+        ]
+    from lambdakit.derive.edge import associations
+
+    if associations(site, behavior):  # Lambda@Edge: version ARNs from the us-east-1 stack
+        out["LambdaFunctionAssociations"] = associations(site, behavior)
     if site.headers is not None:
         out["ResponseHeadersPolicyId"] = {"Ref": HEADERS}
+    if site_auth.protected(site, behavior):  # nothing cached; the sign-in once it exists, else 503
+        out = site_auth.guard(out)
     return out
 
 
@@ -423,15 +549,21 @@ def _distribution(site: SitePlan) -> dict[str, Any]:
         "Origins": [_origin(o) for o in site.origins],
         "DefaultCacheBehavior": _behavior(site, site.default),
     }
+    if site.failover is not None:
+        config["Origins"][0].update(failover.PRIMARY_CONNECTION)
+        config["Origins"].append(failover.replica_origin(ORIGIN_ACCESS))
+        config["OriginGroups"] = failover.origin_group(site.default.origin.id)
     if site.frontend is not None:
         config["DefaultRootObject"] = site.frontend.index
     ordered = [{**_behavior(site, b), "PathPattern": pattern} for b in site.behaviors for pattern in b.patterns]
     if ordered:
         config["CacheBehaviors"] = ordered
     found_skips: tuple[tuple[str, str], ...] = DISTRIBUTION_SKIPS
+    if site.failover is not None:
+        found_skips = tuple(s for s in found_skips if s[0] != "CKV_AWS_310")
     if site.domain is not None:
         certificate = site.certificate or {"Ref": CERTIFICATE_PARAMETER}
-        config["Aliases"] = [site.domain]
+        config["Aliases"] = [{"Ref": site.domain_parameter}]
         config["ViewerCertificate"] = {
             "AcmCertificateArn": certificate,
             "SslSupportMethod": "sni-only",
@@ -448,30 +580,10 @@ def _distribution(site: SitePlan) -> dict[str, Any]:
 
 
 def edge_template(app: App, site: SitePlan) -> dict[str, Any] | None:
-    """The us-east-1 template: what CloudFront needs from that region (today, the site's certificate)."""
-    if not site.creates_certificate:
-        return None
-    return {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": f"lambdakit service {app.service.name}: what CloudFront needs in us-east-1",
-        "Parameters": {
-            ZONE_PARAMETER: {
-                "Type": "AWS::Route53::HostedZone::Id",
-                "Description": f"The Route 53 hosted zone that holds {site.domain}",
-            }
-        },
-        "Resources": {
-            "SiteCertificate": {
-                "Type": "AWS::CertificateManager::Certificate",
-                "Properties": {
-                    "DomainName": site.domain,
-                    "ValidationMethod": "DNS",
-                    "DomainValidationOptions": [{"DomainName": site.domain, "HostedZoneId": {"Ref": ZONE_PARAMETER}}],
-                },
-            }
-        },
-        "Outputs": {"CertificateArn": {"Value": {"Ref": "SiteCertificate"}}},
-    }
+    """The us-east-1 template: moved to `lambdakit.derive.edge`, which adds the Lambda@Edge functions."""
+    from lambdakit.derive import edge
+
+    return edge.edge_template(app, site)
 
 
 # -- what deploy uploads, and local serves the same way -------------------------------------------

@@ -59,8 +59,14 @@ def frontend_problems(site: Frontend, where: str) -> list[str]:
             f"{where}: {' and '.join(alike)} differ only in their separators, and their resources would share "
             "names; give them paths that differ in letters or digits"
         )
+    from lambdakit.derive import routing
+
+    found += routing.declaration_problems(site, where)  # ab_test=, rollout=, failover=
+    from lambdakit.derive import site_auth
+
+    found += site_auth.problems(site, where)  # auth=
     for option, value in site.edge.items():
-        if value is not None:
+        if value is not None and option not in routing.OPTIONS and option != "auth":
             found.append(
                 f"{where}: {option}= is not built yet (it comes with lambdakit's edge features); "
                 "remove it to deploy the site without it"

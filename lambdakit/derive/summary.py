@@ -57,7 +57,23 @@ def summary(app: App) -> str:
         if s.route and describe(app.effective_auth(s)) == "PUBLIC"
     ]
     text += "\n\npublic routes (no auth): " + (", ".join(public) if public else "none")
-    return text + _site(app)
+    return text + _domain(app) + _site(app)
+
+
+def _domain(app: App) -> str:
+    """Where the API's custom domain is, and which stack holds it (derive/domains.py)."""
+    from lambdakit.derive.domains import domain_plan
+
+    plan = domain_plan(app)
+    if plan is None:
+        return ""
+    if plan.base_path is None:
+        return f"\n\nAPI at https://{plan.domain}/ (its certificate, custom domain and DNS records in this stack)"
+    stack = plan.stack_name.replace("{stage}", "STAGE")
+    return (
+        f"\n\nAPI at https://{plan.domain}/{plan.base_path}/ (this stack maps the path; the domain is the shared "
+        f"stack {stack}, deployed first: its template is template-domain.yaml)"
+    )
 
 
 def _site(app: App) -> str:
@@ -72,10 +88,14 @@ def _site(app: App) -> str:
     for behavior in site.behaviors:
         origin = behavior.origin
         served = {"api": "this service's API", "mount": f"the API of {origin.domain}", "http": origin.domain}
+        if site.frontend is not None:  # a behavior of its own on the bucket (an `@lk.edge` path, a protected area)
+            served["s3"] = f"{site.frontend.folder} (the private S3 bucket, as /*)"
         target = served.get(origin.kind, origin.kind)
         if origin.kind == "mount":
             mounted = app.mounted.get(behavior.path or "")
             target = f"service {mounted.service.name}" if mounted is not None else target
+            if origin.parameter is not None:  # reached at its custom domain (a parameter per stage)
+                target += f" at {origin.parameter[1]}{origin.path}"
         lines.append(f"  {behavior.path}, {behavior.path}/*  -> {target}")
     if site.frontend is not None:
         lines.append(f"  /*  -> {site.frontend.folder} (private S3 bucket; paths without a dot get index.html)")
@@ -89,4 +109,7 @@ def _site(app: App) -> str:
         )
     if site.creates_certificate:
         lines.append(f"  certificate for {site.domain}: created in us-east-1 (template-us-east-1.yaml)")
+    for fn in site.edge:  # Lambda@Edge: docs/edge.md
+        where_on = ", ".join(fn.behaviors)
+        lines.append(f"  Lambda@Edge {fn.name} on {fn.event} of {where_on}: in us-east-1 (template-us-east-1.yaml)")
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from lambdakit.derive.authorizers import authorizer_id, used_auth
 from lambdakit.derive.plan import API_ID, FunctionPlan, Plan, TablePlan, plan_of
 from lambdakit.derive.site import api_domain
 from lambdakit.derive.skips import API_SKIPS, FUNCTION_SKIPS, LOG_SKIPS, TABLE_SKIPS, skips
+from lambdakit.derive.stage import KEPT, STAGE_PARAMETER, stage_parameter
 
 HANDLER = "lambdakit.entry.handler"
 
@@ -26,8 +27,7 @@ def _table(table: TablePlan) -> dict[str, Any]:
         props["TimeToLiveSpecification"] = {"AttributeName": table.ttl, "Enabled": True}
     return {
         "Type": "AWS::DynamoDB::Table",
-        "DeletionPolicy": "Retain",
-        "UpdateReplacePolicy": "Retain",
+        **KEPT,
         "Metadata": skips(TABLE_SKIPS),
         "Properties": props,
     }
@@ -236,13 +236,33 @@ def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
             "Value": api_domain(API_ID),
             "Export": {"Name": {"Fn::Sub": "${AWS::StackName}-ApiDomain"}},
         }
-    parameters: dict[str, Any] = {}
+    # Built once, deployed per stage: the stage is a parameter (deploy passes --stage), and an output, so
+    # that a stack says which stage it is and the parameter is used even where no name needs it.
+    parameters: dict[str, Any] = {STAGE_PARAMETER: stage_parameter()}
+    conditions: dict[str, Any] = {}
+    outputs[STAGE_PARAMETER] = {"Description": "The stage this stack is", "Value": {"Ref": STAGE_PARAMETER}}
     if plan.site is not None:
         from lambdakit.derive.site import resources as site_resources
 
-        found, site_outputs, parameters = site_resources(app, plan.site)
+        found, site_outputs, site_parameters = site_resources(app, plan.site)
         resources.update(found)
         outputs.update(site_outputs)
+        parameters.update(site_parameters)
+        from lambdakit.derive.site_auth import resources as site_auth_resources
+
+        # auth=: the site's app client and what fails closed until the edge function exists (its parameter
+        # takes the place of the required one derive/edge.py declares for every edge function)
+        found, site_outputs, site_parameters, conditions = site_auth_resources(app, plan.site)
+        resources.update(found)
+        outputs.update(site_outputs)
+        parameters.update(site_parameters)
+    if any(fn.spec.kind == "http" for fn in plan.functions):
+        from lambdakit.derive.domains import resources as domain_resources
+
+        found, domain_outputs, domain_parameters = domain_resources(app, API_ID)  # domain=, base_path=
+        resources.update(found)
+        outputs.update(domain_outputs)
+        parameters.update(domain_parameters)
     for pool in plan.pools:
         outputs.update(pool_outputs(pool, scopes_used(app, pool)))
     for logical_id in [t.logical_id for t in plan.tables] + [s.logical_id for s in plan.streams]:
@@ -256,6 +276,8 @@ def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
     }
     if parameters:
         template["Parameters"] = parameters
+    if conditions:
+        template["Conditions"] = conditions
     return {**template, "Resources": resources, "Outputs": outputs}
 
 
@@ -278,11 +300,15 @@ def deployed_resources(template: dict[str, Any]) -> int:
 
 def stack_problems(app: App, template: dict[str, Any]) -> list[str]:
     """What CloudFormation would refuse about the stack as a whole: a build error naming the fix."""
+    from lambdakit.derive.limits import template_bytes, template_size_problems
+
     count = deployed_resources(template)
+    found = template_size_problems(app.package, template_bytes(template))
     if count <= MAX_RESOURCES:
-        return []
+        return found
     return [
         f"{app.package}: the stack would hold {count} resources (CloudFormation allows {MAX_RESOURCES}; each "
         "function brings its role and log group): split the service into packages of their own, each its "
-        "own stack, and mount them under one site if they share a domain"
+        "own stack, and mount them under one site if they share a domain",
+        *found,
     ]

@@ -4,7 +4,9 @@ One Node process serves every function of a site (a line of JSON in, a line
 out), so a request pays a pipe round trip, not a Node start. Without Node,
 each function's Python twin (given by the caller) answers instead, and the
 tests hold the two to the same answers. Node accepts more than CloudFront's
-runtime does (aws-facts): the code is kept to ES5.1 so both agree.
+runtime does (aws-facts): the code is kept to ES5.1 so both agree. A function
+that reads a KeyValueStore (`import cf from 'cloudfront'`, the site router)
+gets the keys the caller passes with each event.
 """
 
 from __future__ import annotations
@@ -21,15 +23,26 @@ Twin = Callable[[dict[str, Any]], dict[str, Any]]
 _DRIVER = r"""
 const readline = require('readline');
 const handlers = {};
-readline.createInterface({input: process.stdin}).on('line', (line) => {
+// CloudFront's `cloudfront` module: its KeyValueStore reads what the caller sent with the event.
+let store = {};
+const cf = {kvs: () => ({
+  get: async (key, options) => {
+    if (!Object.prototype.hasOwnProperty.call(store, key)) { throw new Error('KeyValueStore: key not found: ' + key); }
+    return options && options.format === 'json' ? JSON.parse(store[key]) : store[key];
+  },
+  exists: async (key) => Object.prototype.hasOwnProperty.call(store, key),
+})};
+const IMPORT = /^\s*import cf from 'cloudfront';/m;
+readline.createInterface({input: process.stdin}).on('line', async (line) => {
   const message = JSON.parse(line);
   let answer;
   try {
     if (message.code !== undefined) {
-      handlers[message.id] = new Function(message.code + '\nreturn handler;')();
+      handlers[message.id] = new Function('cf', message.code.replace(IMPORT, '') + '\nreturn handler;')(cf);
       answer = {ok: true};
     } else {
-      answer = {ok: true, result: handlers[message.id](message.event)};
+      store = message.store || {};
+      answer = {ok: true, result: await handlers[message.id](message.event)};
     }
   } catch (error) {
     answer = {ok: false, error: String((error && error.stack) || error)};
@@ -66,10 +79,11 @@ class Functions:
     def engine(self) -> str:
         return "node" if self._process is not None else "python"
 
-    def run(self, function_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    def run(self, function_id: str, event: dict[str, Any], store: dict[str, str] | None = None) -> dict[str, Any]:
+        """`store`: the KeyValueStore's keys and values the function reads (its twin reads them itself)."""
         if self._process is None:
             return self.twins[function_id](event)
-        result = self._call({"id": function_id, "event": event}).get("result")
+        result = self._call({"id": function_id, "event": event, "store": store or {}}).get("result")
         if not isinstance(result, dict):
             raise FunctionError(f"{function_id} returned {result!r}, not a request or a response")
         return result

@@ -18,6 +18,7 @@ from lambdakit.local.invoker import Invoker
 from lambdakit.local.pools import DEMO_PASSWORD
 
 if TYPE_CHECKING:
+    from lambdakit.local.hosted_signin import HostedSignIn
     from lambdakit.local.site import Site
 
 
@@ -33,14 +34,26 @@ class Emulator:
         #: the packages the site mounts, each running here too, on the same in-memory AWS
         self.mounted = {path: Emulator(other, backend, retry_after) for path, other in app.mounted.items()}
         self.site: Site | None = None
+        #: `Frontend(auth=)`: the stand-in for the pool's hosted sign-in, on the site's own origin
+        self.signin: HostedSignIn | None = None
         if self.plan.site is not None:
+            from lambdakit.derive.edge import SITE_AUTH_ID
             from lambdakit.local.site import Site
 
             own = self.gateway if self.plan.has_api else None
-            self.site = Site(self.plan.site, own, {path: e.gateway for path, e in self.mounted.items()})
+            mounted = {path: e.gateway for path, e in self.mounted.items()}
+            builtins = {}
+            if any(fn.logical_id == SITE_AUTH_ID for fn in self.plan.site.edge):
+                from lambdakit.local.hosted_signin import HostedSignIn
+
+                self.signin = HostedSignIn(app, backend.pools)
+                builtins[SITE_AUTH_ID] = self.signin.edge_handler()
+            self.site = Site(self.plan.site, own, mounted, service=app.service.name, edge_handlers=builtins)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         """A request to the app as callers reach it: through the site's distribution when it has one."""
+        if self.signin is not None and self.signin.serves(request.path):  # the pool's domain, stood in for
+            return self.signin.handle(request)
         return self.site.handle(request) if self.site is not None else self.gateway.handle(request)
 
     def everything(self) -> list[Emulator]:

@@ -59,7 +59,8 @@ def wsgi(emulator: Emulator) -> WSGIApp:
     console = ConsoleApi(emulator)
 
     def respond(request: Request) -> Response:
-        if request.path == LOCAL_PREFIX or request.path.startswith(LOCAL_PREFIX + "/"):
+        signin = emulator.signin is not None and emulator.signin.serves(request.path)  # the site's sign-in
+        if not signin and (request.path == LOCAL_PREFIX or request.path.startswith(LOCAL_PREFIX + "/")):
             return _local(emulator, console, request, str(uuid.uuid4()))
         try:
             body = _body(request)

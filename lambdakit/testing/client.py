@@ -40,6 +40,8 @@ class Result:
     status: int
     headers: dict[str, str]
     body: bytes
+    #: every `Set-Cookie` line, in order (`headers` keeps one value per name)
+    set_cookies: tuple[str, ...] = ()
 
     @property
     def json(self) -> Any:
@@ -141,7 +143,8 @@ class Client:
                 raw_query=raw_query,
             ),
         )
-        return Result(got.status, dict(got.headers), got.body)
+        cookies = tuple(v for k, v in got.headers if k.lower() == "set-cookie")
+        return Result(got.status, dict(got.headers), got.body, cookies)
 
     def get(self, path: str, **kwargs: Any) -> Result:
         return self.request("GET", path, **kwargs)
