@@ -5,9 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+
+
+def _refuse(exc: Any, what: str) -> NoReturn:
+    """A BuildError's problems, one per line, and exit code 2: the user's input, not lambdakit, is wrong."""
+    click.secho(f"lambdakit: {len(exc.problems)} problem(s) {what}:", fg="red", err=True)
+    for problem in exc.problems:
+        click.echo(f"  - {problem}", err=True)
+    sys.exit(2)
 
 
 def _load(package: str) -> Any:
@@ -16,10 +24,7 @@ def _load(package: str) -> Any:
     try:
         return discover(package)
     except BuildError as exc:
-        click.secho(f"lambdakit: {len(exc.problems)} problem(s) in {package}:", fg="red", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        _refuse(exc, "in " + package)
 
 
 @click.group()
@@ -47,10 +52,7 @@ def build(package: str, out: Path) -> None:
     try:
         path = write(app, out)
     except BuildError as exc:
-        click.secho(f"lambdakit: {len(exc.problems)} problem(s) in {package}:", fg="red", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        _refuse(exc, "in " + package)
     click.echo(f"service {app.service.name}: {len(app.functions)} function(s) -> {path}\n")
     click.echo(summary(app))
 
@@ -79,10 +81,7 @@ def package_command(package: str, stage: str, out: Path | None) -> None:
     try:
         result = build_package(app, out if out is not None else Path(".lambdakit") / "package" / stage)
     except BuildError as exc:
-        click.secho(f"lambdakit: {len(exc.problems)} problem(s) packaging {package}:", fg="red", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        _refuse(exc, "packaging " + package)
     click.echo(f"service {app.service.name}: {len(app.functions)} function(s), stage {stage}")
     click.echo(describe(result))
 
@@ -249,10 +248,7 @@ def _deploy_step(package: str, step: Any) -> Any:
     try:
         return step()
     except BuildError as exc:
-        click.secho(f"lambdakit: {len(exc.problems)} problem(s) packaging {package}:", fg="red", err=True)
-        for problem in exc.problems:
-            click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        _refuse(exc, "packaging " + package)
     except DeployError as exc:
         click.secho(f"lambdakit: {exc}", fg="red", err=True)
         sys.exit(2 if isinstance(exc, StageError) else 1)

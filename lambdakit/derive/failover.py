@@ -85,13 +85,10 @@ def replica_template(app: App, plan: Plan | None = None) -> dict[str, Any] | Non
     failover = failover_of(app)
     if failover is None:
         return None
-    from lambdakit.derive.site import bucket_resource
+    from lambdakit.derive.site import bucket_resource, read_by_cloudfront
 
     bucket = bucket_resource()
     bucket["Metadata"] = skips(REPLICA_SKIPS)
-    bucket_arn = {"Fn::GetAtt": f"{REPLICA_BUCKET}.Arn"}
-    objects = {"Fn::Sub": f"${{{REPLICA_BUCKET}.Arn}}/*"}
-    cloudfront = {"Service": "cloudfront.amazonaws.com"}
     # The distribution is in the main stack, deployed after this one: its id is not known yet. Any
     # distribution of this account may read (through its OAC); only the site's distribution has this
     # bucket as an origin, and nobody else can be given one in this account.
@@ -99,47 +96,16 @@ def replica_template(app: App, plan: Plan | None = None) -> dict[str, Any] | Non
         "StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}},
         "ArnLike": {"AWS:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"}},
     }
-    policy = {
-        "Type": "AWS::S3::BucketPolicy",
-        "Properties": {
-            "Bucket": {"Ref": REPLICA_BUCKET},
-            "PolicyDocument": {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "TlsOnly",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [bucket_arn, objects],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
-                    {
-                        "Sid": "DistributionsReadFiles",
-                        "Effect": "Allow",
-                        "Principal": cloudfront,
-                        "Action": "s3:GetObject",
-                        "Resource": objects,
-                        "Condition": this_account,
-                    },
-                    {  # a missing file is then 404, as on the primary, not 403
-                        "Sid": "DistributionsSeeMissingFiles",
-                        "Effect": "Allow",
-                        "Principal": cloudfront,
-                        "Action": "s3:ListBucket",
-                        "Resource": bucket_arn,
-                        "Condition": this_account,
-                    },
-                ],
-            },
-        },
-    }
+    policy = read_by_cloudfront(REPLICA_BUCKET, this_account)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": f"lambdakit service {app.service.name}: the site's replica in {failover.region} (failover)",
         "Resources": {REPLICA_BUCKET: bucket, REPLICA_POLICY: policy},
         "Outputs": {
-            REPLICA_ARN: {"Description": "The replica bucket (S3 replication's destination)", "Value": bucket_arn},
+            REPLICA_ARN: {
+                "Description": "The replica bucket (S3 replication's destination)",
+                "Value": {"Fn::GetAtt": f"{REPLICA_BUCKET}.Arn"},
+            },
             REPLICA_DOMAIN: {
                 "Description": "The replica's regional domain (CloudFront's second origin)",
                 "Value": {"Fn::GetAtt": f"{REPLICA_BUCKET}.RegionalDomainName"},

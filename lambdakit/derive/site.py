@@ -420,17 +420,22 @@ def default_functions(site: SitePlan) -> list[tuple[str, str]]:
 
 
 def _bucket_policy() -> dict[str, Any]:
-    bucket = {"Fn::GetAtt": f"{BUCKET}.Arn"}
-    objects = {"Fn::Sub": f"${{{BUCKET}.Arn}}/*"}
     distribution = {
         "Fn::Sub": f"arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{DISTRIBUTION}}}"
     }
+    return read_by_cloudfront(BUCKET, {"StringEquals": {"AWS:SourceArn": distribution}})
+
+
+def read_by_cloudfront(bucket_id: str, condition: dict[str, Any]) -> dict[str, Any]:
+    """The policy of a site bucket (the primary, or its failover replica): TLS only, and CloudFront (OAC,
+    under `condition`) reads the files and sees which are missing."""
+    bucket = {"Fn::GetAtt": f"{bucket_id}.Arn"}
+    objects = {"Fn::Sub": f"${{{bucket_id}.Arn}}/*"}
     cloudfront = {"Service": "cloudfront.amazonaws.com"}
-    only_this = {"StringEquals": {"AWS:SourceArn": distribution}}
     return {
         "Type": "AWS::S3::BucketPolicy",
         "Properties": {
-            "Bucket": {"Ref": BUCKET},
+            "Bucket": {"Ref": bucket_id},
             "PolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [
@@ -448,7 +453,7 @@ def _bucket_policy() -> dict[str, Any]:
                         "Principal": cloudfront,
                         "Action": "s3:GetObject",
                         "Resource": objects,
-                        "Condition": only_this,
+                        "Condition": condition,
                     },
                     {  # without it S3 answers a missing file with 403, not 404
                         "Sid": "DistributionSeesMissingFiles",
@@ -456,7 +461,7 @@ def _bucket_policy() -> dict[str, Any]:
                         "Principal": cloudfront,
                         "Action": "s3:ListBucket",
                         "Resource": bucket,
-                        "Condition": only_this,
+                        "Condition": condition,
                     },
                 ],
             },
