@@ -8,6 +8,7 @@ its package is a few kilobytes.
 """
 
 from html import escape
+from typing import Any
 
 import lambdakit as lk
 
@@ -22,7 +23,7 @@ PAGE = """<!doctype html>
 
 
 @lk.edge("origin-response")
-def not_found_page(request: dict, response: dict) -> dict:
+def not_found_page(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:
     """S3's XML 404 becomes the shop's HTML page; every other response goes on unchanged."""
     if response["status"] != "404":
         return response
