@@ -403,12 +403,15 @@ def banner(emulator: Emulator, url: str) -> str:
             lines.append(f"  {path}/...  -> service {app.mounted[path].service.name}")
         lines.append(f"  this API under {url}{prefix}" if prefix else "  this API: not on the site (api_path=None)")
         lines.append("")
-    for route in sorted(emulator.gateway.routes, key=lambda r: (r.path, r.method)):
+    routes = sorted(emulator.gateway.routes, key=lambda r: (r.path, r.method))
+    width = max((len(prefix + r.spec.route.path) + 2 for r in routes if r.spec.route is not None), default=0)
+    for route in routes:
         spec = route.spec
         assert spec.route is not None
         target = f"-> {spec.source.kind} {spec.source.name}" if spec.storage_first and spec.source else ""
+        path = prefix + spec.route.path
         lines.append(
-            f"  {spec.route.method:<7}{prefix + spec.route.path:<34}{spec.name:<22}{_auth(app.effective_auth(spec))}"
+            f"  {spec.route.method:<7}{path:<{width}}{spec.name:<22}{_auth(app.effective_auth(spec))}"
             f"{' +api key' if spec.route.api_key else ''} {target}".rstrip()
         )
     consumers = [s for s, _ in emulator.consumers.pollers]
