@@ -280,8 +280,37 @@ def test_services_on_one_shared_domain_agree_on_its_certificate(tmp_path: Path) 
 
 @pytest.fixture(scope="module")
 def example() -> dict[str, App]:
-    shop, catalog = discover_all(["example_app.shop", "example_app.catalog"])
-    return {"shop": shop, "catalog": catalog}
+    shop, catalog, reviews = discover_all(["example_app.shop", "example_app.catalog", "example_app.reviews"])
+    return {"shop": shop, "catalog": catalog, "reviews": reviews}
+
+
+def test_the_examples_reviews_share_a_domain_by_base_path_and_the_site_reaches_them_there(
+    example: dict[str, App],
+) -> None:
+    """The example's third way: a service of the shop's account on a domain several services share."""
+    from lambdakit.derive.domains import shared_domain_template
+
+    reviews, shop = example["reviews"], example["shop"]
+    template = build_template(reviews)
+    kinds = {r["Type"] for r in template["Resources"].values()}
+    assert "AWS::ApiGateway::DomainName" not in kinds and "AWS::CertificateManager::Certificate" not in kinds
+    shared = shared_domain_template(reviews, plan_of(reviews))
+    assert shared is not None and shared.name == "lambdakit-domain-api-example-com-{stage}"
+    assert {r["Type"] for r in shared.template["Resources"].values()} >= {
+        "AWS::ApiGateway::DomainName",
+        "AWS::CertificateManager::Certificate",
+    }
+    config = build_template(shop)["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"]
+    origin = {o["Id"]: o for o in config["Origins"]}["mount-api-reviews"]
+    assert origin["DomainName"] == {"Ref": "MountApiReviewsDomain"} and origin["OriginPath"] == "/reviews"
+    from lambdakit.testing import Client
+
+    with Client("example_app.shop") as client:
+        added = client.post("/api/reviews/products/ANVIL-1/reviews", json={"stars": 5, "text": "Heavy. Good."})
+        assert added.status == 201, added.text
+        listed = client.get("/api/reviews/products/ANVIL-1/reviews")
+        assert listed.status == 200 and [r["text"] for r in listed.json] == ["Heavy. Good."]
+        assert client.post("/api/reviews/products/ANVIL-1/reviews", json={"stars": 9, "text": "x"}).status == 422
 
 
 def test_the_examples_services_build_each_its_own_stack(example: dict[str, App]) -> None:
@@ -329,7 +358,7 @@ def test_each_service_has_its_stage_settings_and_the_catalog_its_own_accounts() 
     from lambdakit.deploy.stages import read
 
     accounts = {}
-    for service in ("shop", "catalog"):
+    for service in ("shop", "catalog", "reviews"):
         path = ROOT / "deploy" / f"{service}.toml"
         stages = {stage: read(path, stage) for stage in ("dev", "prod")}
         assert all(s.account and s.region for s in stages.values())

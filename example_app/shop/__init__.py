@@ -6,8 +6,9 @@ at 100 requests/s (burst 200).
 
 The site (www.example.com) serves the SPA, this service's API at /api, and two APIs of other
 accounts on the same origin, so the browser needs no CORS: the catalog service of this repo
-(example_app/catalog, its own stack and account) at /api/catalog, and a carrier's shipping API
-at /api/shipping.
+(example_app/catalog, its own stack and account) at /api/catalog, the reviews service of this
+account (example_app/reviews, on the shared domain api.example.com) at /api/reviews, and a
+carrier's shipping API at /api/shipping.
 
 At the edge: security headers on every answer, a members' area behind the shop's sign-in
 (web/dist/members), each release rolled out to 10% of visitors before it is promoted, and a
@@ -35,4 +36,5 @@ site = lk.Frontend(
     rollout=lk.Rollout(percent=10),  # a new release reaches 10% of visitors until `lambdakit promote`
 )
 site.mount("/api/catalog", "example_app.catalog")  # reached at catalog.example.com: any account
+site.mount("/api/reviews", "example_app.reviews")  # reached at api.example.com/reviews, a shared domain
 site.mount("/api/shipping", origin="https://api.carrier.example.net/v1")  # another company's API

@@ -285,11 +285,11 @@ def shared_domain_problems(apps: Iterable[App]) -> list[str]:
     found: list[str] = []
     paths: dict[tuple[str, str], str] = {}
     certificates: dict[str, tuple[str | None, str]] = {}
-    seen: set[int] = set()
+    seen: set[str] = set()
     for app in apps:
-        if id(app) in seen:
+        if app.package in seen:  # one service, met as itself and as a site's mount
             continue
-        seen.add(id(app))
+        seen.add(app.package)
         plan = domain_plan(app)
         if plan is None or plan.base_path is None:
             continue
