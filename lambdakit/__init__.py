@@ -1,7 +1,7 @@
 """lambdakit: one plain Python function per AWS Lambda, with least-privilege IAM derived from its declarations.
 
-Only the decorators load here; the other declarations (`Service`, `Table`,
-`Queue`, `Stream`, `Cognito`, `PUBLIC`, `CORS`, ...), the HTTP errors,
+Only `route` and `authorizer` load here; `consume` and the other declarations (`Service`, `Table`,
+`Queue`, `Stream`, `sqs`, `Cognito`, `PUBLIC`, `CORS`, ...), the HTTP errors,
 `Identity`, `Request` and `Response` load on first use (a cold start pays for
 what the function uses), and the template builder, the local emulator and the
 test client load when asked for.
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lambdakit.core.names import DeclarationError
-from lambdakit.declare.functions import authorizer, consume, route
-from lambdakit.declare.triggers import kinesis, sqs
+from lambdakit.core import DeclarationError
+from lambdakit.declare.functions import authorizer, route
 
 if TYPE_CHECKING:
     from lambdakit.declare.auth import IAM, PUBLIC, Cognito
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from lambdakit.declare.resources import Queue, Stream, Table
     from lambdakit.declare.service import Service, UsagePlan
     from lambdakit.declare.site import Frontend, SecurityHeaders
+    from lambdakit.declare.triggers import consume, kinesis, sqs
     from lambdakit.errors import (
         BadRequest,
         Conflict,
@@ -49,6 +49,9 @@ _LAZY = {
     "PUBLIC": "lambdakit.declare.auth",
     "Cognito": "lambdakit.declare.auth",
     "Queue": "lambdakit.declare.resources",
+    "consume": "lambdakit.declare.triggers",
+    "kinesis": "lambdakit.declare.triggers",
+    "sqs": "lambdakit.declare.triggers",
     "Stream": "lambdakit.declare.resources",
     "Table": "lambdakit.declare.resources",
     "ABTest": "lambdakit.declare.edge_routing",
@@ -58,7 +61,7 @@ _LAZY = {
     "edge": "lambdakit.declare.edge",  # also the `lambdakit.edge` package, which is callable as the same decorator
     "Frontend": "lambdakit.declare.site",
     "SecurityHeaders": "lambdakit.declare.site",
-    "Service": "lambdakit.declare.service",
+    "Service": "lambdakit.declare",
     "UsagePlan": "lambdakit.declare.service",
     "Identity": "lambdakit.identity",
     "Request": "lambdakit.identity",

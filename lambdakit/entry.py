@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from lambdakit.runtime.loader import load
+from lambdakit.runtime import load
 
 
 def _missing(event: Any, context: Any) -> Any:

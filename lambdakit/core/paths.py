@@ -3,24 +3,29 @@
 A template is split into segments once; declarations check it, derivations
 render it for API Gateway (execute-api ARNs, route clashes), the runtime binds
 its parameters, and the local gateway and test events match requests with
-it. `re` is imported only by the functions that need a pattern, so the
-runtime's cold start pays for none.
+it (`core/matcher.py`). `re` is imported only by the functions that need a
+pattern, and `Segment` is a `Record`, not a `NamedTuple` (which `exec`s its
+methods when created), so the runtime's cold start pays for neither.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    import re
+from lambdakit.core import Record
 
 
-class Segment(NamedTuple):
+class Segment(Record):
     """One `/`-separated part: a literal, a `{name}` parameter or a greedy `{name+}` one."""
 
+    __match_args__ = ("text", "name", "greedy")
+    __slots__ = __match_args__
     text: str
-    name: str | None = None  # the parameter's name; None for a literal
-    greedy: bool = False
+    name: str | None  # the parameter's name; None for a literal
+    greedy: bool
+
+    def __init__(self, text: str, name: str | None = None, greedy: bool = False) -> None:
+        self._set("text", text)
+        self._set("name", name)
+        self._set("greedy", greedy)
 
 
 def segments(path: str) -> tuple[Segment, ...]:
@@ -83,32 +88,3 @@ def execute_api_glob(path: str) -> str:
 def normal(path: str) -> str:
     """A request or template path without a trailing slash (`/` stays `/`)."""
     return path.rstrip("/") or "/"
-
-
-class Matcher(NamedTuple):
-    """A compiled template: `match(path)` gives the parameters, `rank` orders literals before parameters."""
-
-    pattern: re.Pattern[str]
-    rank: tuple[int, ...]
-
-    def match(self, path: str) -> dict[str, str] | None:
-        found = self.pattern.fullmatch(normal(path))
-        return None if found is None else dict(found.groupdict())
-
-
-def matcher(path: str) -> Matcher:
-    """How API Gateway matches the template: a parameter takes one segment, a greedy one the rest."""
-    import re
-
-    regex, rank = "", []
-    for seg in segments(path):
-        if seg.name is None:
-            regex += "/" + re.escape(seg.text)
-            rank.append(0)
-        elif seg.greedy:
-            regex += f"/(?P<{seg.name}>.+)"
-            rank.append(2)
-        else:
-            regex += f"/(?P<{seg.name}>[^/]+)"
-            rank.append(1)
-    return Matcher(re.compile(regex or "/"), tuple(rank))

@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from lambdakit.core import Record
 from lambdakit.core.names import DeclarationError
-from lambdakit.core.record import Record
 
 #: What a browser sends as `Origin`: a scheme, a host and maybe a port; no path, no trailing slash.
 _ORIGIN = re.compile(

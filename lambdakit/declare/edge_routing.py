@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from lambdakit.core import Record
 from lambdakit.core.names import DeclarationError
-from lambdakit.core.record import Record
 
 #: A cookie name (RFC 6265 token) short enough to leave room for its value.
 _COOKIE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -14,20 +14,66 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
-from lambdakit.core.names import DeclarationError, camel, check_name
+from lambdakit.core import DeclarationError, Record, check_name
+from lambdakit.core.paths import param_names
 from lambdakit.core.paths import problems as path_problems
 
-from .triggers import HTTP_METHODS, ConsumerOptions, KinesisOptions, Route, SqsOptions, kinesis, sqs
-
-if TYPE_CHECKING:  # `.auth` and `.resources` load when a declaration uses them, not at every cold start
+if TYPE_CHECKING:  # `.auth`, `.resources` and `.triggers` load when a declaration uses them, not at every cold start
     from .auth import Auth
     from .resources import Queue, Resource, Stream
+    from .triggers import ConsumerOptions, KinesisOptions, SqsOptions
 
-F = TypeVar("F", bound=Callable[..., Any])
-Kind = Literal["http", "consumer", "authorizer"]
+    # for the type checker only: building a TypeVar and a Literal costs every cold start ~40 µs
+    F = TypeVar("F", bound=Callable[..., Any])
+    Kind = Literal["http", "consumer", "authorizer"]
 
 #: Where a decorator leaves the mistakes in its arguments, on the (still plain) function.
 PROBLEMS_ATTRIBUTE = "__lambdakit_problems__"
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+class Route(Record):
+    """An HTTP route. `storage` is set for storage-first routes (API Gateway -> SQS/Kinesis).
+
+    Here rather than with the consumer options in `.triggers`: an HTTP function's cold start loads only this module.
+    """
+
+    __match_args__ = ("method", "path", "status", "cache", "api_key", "throttle", "storage", "integration_timeout")
+    __slots__ = __match_args__
+    method: str
+    path: str
+    status: int | None
+    cache: int | None
+    api_key: bool
+    throttle: tuple[float, int] | None
+    storage: ConsumerOptions | None
+    integration_timeout: int | None  # seconds API Gateway waits for the function; None: the service's, else 29
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        status: int | None = None,
+        cache: int | None = None,
+        api_key: bool = False,
+        throttle: tuple[float, int] | None = None,
+        storage: ConsumerOptions | None = None,
+        integration_timeout: int | None = None,
+    ) -> None:
+        self._set("method", method)
+        self._set("path", path)
+        self._set("status", status)
+        self._set("cache", cache)
+        self._set("api_key", api_key)
+        self._set("throttle", throttle)
+        self._set("storage", storage)
+        self._set("integration_timeout", integration_timeout)
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """The `{name}` (or greedy `{name+}`) parameters' names, in order."""
+        return param_names(self.path)
 
 
 class FunctionSpec:
@@ -115,6 +161,8 @@ class FunctionSpec:
 
     @property
     def logical_id(self) -> str:
+        from lambdakit.core.names import camel
+
         return camel(self.name) + "Function"
 
     @property
@@ -253,19 +301,7 @@ def route(
         if not isinstance(path, str) or not path.startswith("/"):
             raise DeclarationError(f"{where}: path {path!r} must start with '/'")
         _check_path(where, path)
-        storage: ConsumerOptions | None
-        if trigger == "http":
-            storage = None
-        elif trigger == "sqs":
-            storage = sqs()
-        elif trigger == "kinesis":
-            storage = kinesis()
-        elif isinstance(trigger, (SqsOptions, KinesisOptions)):
-            storage = trigger
-        else:
-            raise DeclarationError(
-                f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)'
-            )
+        storage = None if trigger == "http" else _storage(where, trigger)
         if storage is not None and storage.problem():
             raise DeclarationError(f"{where}: {storage.problem()}")
         if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 399):
@@ -292,15 +328,7 @@ def route(
         if cache is not None and not 0 < cache <= 3600:
             raise DeclarationError(f"{where}: cache={cache} must be 1-3600 seconds")
         fname = name or func.__name__
-        source: Queue | Stream | None = None
-        if isinstance(storage, SqsOptions):
-            from .resources import Queue
-
-            source = Queue(fname, fifo=storage.fifo, max_receive=storage.max_receive)
-        elif isinstance(storage, KinesisOptions):
-            from .resources import Stream
-
-            source = Stream(fname)
+        source = None if storage is None else _storage_source(fname, storage)
         spec = FunctionSpec(
             name=fname,
             func=func,
@@ -323,107 +351,56 @@ def route(
     return _deferring(decorate)
 
 
-def consume(
-    source: Queue | Stream,
-    *,
-    reads: Iterable[Resource] = (),
-    writes: Iterable[Resource] = (),
-    idempotent: bool = False,
-    name: str | None = None,
-    memory: int | None = None,
-    timeout: int | None = None,
-    **options: Any,
-) -> Callable[[F], F]:
-    """Declare a consumer of a queue or stream that other functions feed; one record per call."""
+def _storage(where: str, trigger: object) -> ConsumerOptions:
+    """A storage-first route's `trigger=` as its options."""
+    from .triggers import KinesisOptions, SqsOptions, kinesis, sqs
 
+    if trigger == "sqs":
+        return sqs()
+    if trigger == "kinesis":
+        return kinesis()
+    if isinstance(trigger, (SqsOptions, KinesisOptions)):
+        return trigger
+    raise DeclarationError(
+        f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)'
+    )
+
+
+def _storage_source(name: str, storage: ConsumerOptions) -> Queue | Stream:
+    """The queue or stream a storage-first route writes to, named after its function."""
     from .resources import Queue, Stream
+    from .triggers import SqsOptions
 
-    def decorate(func: F) -> F:
-        where = _placeholder(func).where
-        opts: ConsumerOptions
-        allowed = {
-            Queue: ("batch_size", "window", "max_concurrency", "max_receive"),
-            Stream: ("batch_size", "window", "retries", "max_age", "starting_position"),
-        }.get(type(source), ())
-        unknown = sorted(set(options) - set(allowed))
-        if "group_by" in unknown:
-            raise DeclarationError(
-                f"{where}: group_by= is for storage-first routes; a producer sets the group "
-                "when it sends: `queue.send(message, group=...)`"
-            )
-        if "partition_key" in unknown:
-            raise DeclarationError(
-                f"{where}: partition_key= is for storage-first routes; a producer sets it when "
-                "it puts: `stream.put(record, partition_key=...)`"
-            )
-        if unknown and allowed:
-            kind = "queue" if isinstance(source, Queue) else "stream"
-            raise DeclarationError(
-                f"{where}: lk.consume of a {kind} takes {', '.join(allowed)}; not {', '.join(unknown)}"
-                + (" (FIFO is the queue's own: lk.Queue(..., fifo=True))" if "fifo" in unknown else "")
-            )
-        try:
-            if isinstance(source, Queue):
-                opts = sqs(**{"fifo": source.fifo, "max_receive": source.max_receive, **options})
-            elif isinstance(source, Stream):
-                opts = kinesis(**options)
-            else:
-                raise DeclarationError(f"{where}: lk.consume takes an lk.Queue or lk.Stream, not {source!r}")
-        except TypeError as exc:
-            raise DeclarationError(f"{where}: lk.consume: {exc}") from None
-        if opts.problem():
-            raise DeclarationError(f"{where}: lk.consume: {opts.problem()}")
-        if isinstance(source, Queue) and isinstance(opts, SqsOptions):
-            if opts.fifo != source.fifo:
-                raise DeclarationError(f"{where}: fifo= must match the queue's own fifo={source.fifo}")
-            # The redrive belongs to the queue (one consumer per queue); the plan takes the consumer's setting.
-            if opts.max_receive != source.max_receive and source.max_receive != Queue.DEFAULT_MAX_RECEIVE:
-                raise DeclarationError(
-                    f"{where}: max_receive={opts.max_receive} contradicts lk.Queue({source.name!r}, "
-                    f"max_receive={source.max_receive}); set it in one place"
-                )
-        spec = FunctionSpec(
-            name=name or func.__name__,
-            func=func,
-            kind="consumer",
-            source=source,
-            options=opts,
-            reads=_resources(where, "reads", reads),
-            writes=_resources(where, "writes", writes),
-            idempotent=idempotent,
-            memory=memory,
-            timeout=timeout,
-        )
-        _register(func, spec)
-        return func
-
-    return _deferring(decorate)
+    if isinstance(storage, SqsOptions):
+        return Queue(name, fifo=storage.fifo, max_receive=storage.max_receive)
+    return Stream(name)
 
 
-@overload
-def authorizer(
-    func: F,
-    *,
-    ttl: int = 300,
-    identity_sources: Iterable[str] = (),
-    reads: Iterable[Resource] = (),
-    name: str | None = None,
-    memory: int | None = None,
-    timeout: int | None = None,
-) -> F: ...
+if TYPE_CHECKING:  # the overloads only type `@lk.authorizer` with and without arguments: none at run time
 
+    @overload
+    def authorizer(
+        func: F,
+        *,
+        ttl: int = 300,
+        identity_sources: Iterable[str] = (),
+        reads: Iterable[Resource] = (),
+        name: str | None = None,
+        memory: int | None = None,
+        timeout: int | None = None,
+    ) -> F: ...
 
-@overload
-def authorizer(
-    func: None = None,
-    *,
-    ttl: int = 300,
-    identity_sources: Iterable[str] = (),
-    reads: Iterable[Resource] = (),
-    name: str | None = None,
-    memory: int | None = None,
-    timeout: int | None = None,
-) -> Callable[[F], F]: ...
+    @overload
+    def authorizer(
+        func: None = None,
+        *,
+        ttl: int = 300,
+        identity_sources: Iterable[str] = (),
+        reads: Iterable[Resource] = (),
+        name: str | None = None,
+        memory: int | None = None,
+        timeout: int | None = None,
+    ) -> Callable[[F], F]: ...
 
 
 def authorizer(

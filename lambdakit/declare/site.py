@@ -13,8 +13,8 @@ import os
 import sys
 from typing import Any
 
+from lambdakit.core import Record
 from lambdakit.core.names import DeclarationError
-from lambdakit.core.record import Record
 
 
 class SecurityHeaders(Record):

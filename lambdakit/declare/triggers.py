@@ -1,9 +1,22 @@
-"""What starts a function: an HTTP route, or a queue or stream it consumes."""
+"""Consumers: `@lk.consume`, and how Lambda reads the queue or stream a consumer (or a storage-first
+route) is fed by: `lk.sqs(...)`, `lk.kinesis(...)`.
+
+Apart from `.functions` (which declares HTTP routes, `Route` included) so that an HTTP function's
+cold start loads none of this.
+"""
 
 from __future__ import annotations
 
-from lambdakit.core.paths import param_names
-from lambdakit.core.record import Record
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from lambdakit.core import DeclarationError, Record
+
+from .functions import FunctionSpec, _deferring, _placeholder, _register, _resources
+
+if TYPE_CHECKING:
+    from .functions import F
+    from .resources import Queue, Resource, Stream
 
 
 class SqsOptions(Record):
@@ -136,44 +149,79 @@ def kinesis(
 
 ConsumerOptions = SqsOptions | KinesisOptions
 
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
+def consume(
+    source: Queue | Stream,
+    *,
+    reads: Iterable[Resource] = (),
+    writes: Iterable[Resource] = (),
+    idempotent: bool = False,
+    name: str | None = None,
+    memory: int | None = None,
+    timeout: int | None = None,
+    **options: Any,
+) -> Callable[[F], F]:
+    """Declare a consumer of a queue or stream that other functions feed; one record per call."""
 
-class Route(Record):
-    """An HTTP route. `storage` is set for storage-first routes (API Gateway -> SQS/Kinesis)."""
+    from .resources import Queue, Stream
 
-    __match_args__ = ("method", "path", "status", "cache", "api_key", "throttle", "storage", "integration_timeout")
-    __slots__ = __match_args__
-    method: str
-    path: str
-    status: int | None
-    cache: int | None
-    api_key: bool
-    throttle: tuple[float, int] | None
-    storage: ConsumerOptions | None
-    integration_timeout: int | None  # seconds API Gateway waits for the function; None: the service's, else 29
+    def decorate(func: F) -> F:
+        where = _placeholder(func).where
+        opts: ConsumerOptions
+        allowed = {
+            Queue: ("batch_size", "window", "max_concurrency", "max_receive"),
+            Stream: ("batch_size", "window", "retries", "max_age", "starting_position"),
+        }.get(type(source), ())
+        unknown = sorted(set(options) - set(allowed))
+        if "group_by" in unknown:
+            raise DeclarationError(
+                f"{where}: group_by= is for storage-first routes; a producer sets the group "
+                "when it sends: `queue.send(message, group=...)`"
+            )
+        if "partition_key" in unknown:
+            raise DeclarationError(
+                f"{where}: partition_key= is for storage-first routes; a producer sets it when "
+                "it puts: `stream.put(record, partition_key=...)`"
+            )
+        if unknown and allowed:
+            kind = "queue" if isinstance(source, Queue) else "stream"
+            raise DeclarationError(
+                f"{where}: lk.consume of a {kind} takes {', '.join(allowed)}; not {', '.join(unknown)}"
+                + (" (FIFO is the queue's own: lk.Queue(..., fifo=True))" if "fifo" in unknown else "")
+            )
+        try:
+            if isinstance(source, Queue):
+                opts = sqs(**{"fifo": source.fifo, "max_receive": source.max_receive, **options})
+            elif isinstance(source, Stream):
+                opts = kinesis(**options)
+            else:
+                raise DeclarationError(f"{where}: lk.consume takes an lk.Queue or lk.Stream, not {source!r}")
+        except TypeError as exc:
+            raise DeclarationError(f"{where}: lk.consume: {exc}") from None
+        if opts.problem():
+            raise DeclarationError(f"{where}: lk.consume: {opts.problem()}")
+        if isinstance(source, Queue) and isinstance(opts, SqsOptions):
+            if opts.fifo != source.fifo:
+                raise DeclarationError(f"{where}: fifo= must match the queue's own fifo={source.fifo}")
+            # The redrive belongs to the queue (one consumer per queue); the plan takes the consumer's setting.
+            if opts.max_receive != source.max_receive and source.max_receive != Queue.DEFAULT_MAX_RECEIVE:
+                raise DeclarationError(
+                    f"{where}: max_receive={opts.max_receive} contradicts lk.Queue({source.name!r}, "
+                    f"max_receive={source.max_receive}); set it in one place"
+                )
+        spec = FunctionSpec(
+            name=name or func.__name__,
+            func=func,
+            kind="consumer",
+            source=source,
+            options=opts,
+            reads=_resources(where, "reads", reads),
+            writes=_resources(where, "writes", writes),
+            idempotent=idempotent,
+            memory=memory,
+            timeout=timeout,
+        )
+        _register(func, spec)
+        return func
 
-    def __init__(
-        self,
-        method: str,
-        path: str,
-        status: int | None = None,
-        cache: int | None = None,
-        api_key: bool = False,
-        throttle: tuple[float, int] | None = None,
-        storage: ConsumerOptions | None = None,
-        integration_timeout: int | None = None,
-    ) -> None:
-        self._set("method", method)
-        self._set("path", path)
-        self._set("status", status)
-        self._set("cache", cache)
-        self._set("api_key", api_key)
-        self._set("throttle", throttle)
-        self._set("storage", storage)
-        self._set("integration_timeout", integration_timeout)
-
-    @property
-    def path_params(self) -> tuple[str, ...]:
-        """The `{name}` (or greedy `{name+}`) parameters' names, in order."""
-        return param_names(self.path)
+    return _deferring(decorate)

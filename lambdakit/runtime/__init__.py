@@ -1,1 +1,41 @@
-"""What ships to Lambda: the entry point, request binding, batch processing and data handles."""
+"""What ships to Lambda: the entry point, request binding, batch processing and data handles.
+
+The loader (`module:function` -> the handler for its kind) lives here rather than in a module of its
+own, since every cold start imports this package anyway: one module less to find and read.
+`lambdakit.runtime.loader` names the same functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lambdakit.declare.functions import FunctionSpec
+
+    Handler = Callable[[dict[str, Any], Any], Any]  # an alias for the type checker: no generic built at import
+
+
+def spec_of(target: str) -> FunctionSpec:
+    from importlib import import_module
+
+    module, _, name = target.partition(":")
+    func = getattr(import_module(module), name)
+    spec: FunctionSpec | None = getattr(func, "__lambdakit__", None)
+    if spec is None:
+        raise RuntimeError(f"{target} is not declared with a lambdakit decorator")
+    return spec
+
+
+def handler_for(spec: FunctionSpec) -> Handler:
+    if spec.kind == "consumer" or spec.storage_first:
+        from lambdakit.runtime.batch import make_handler
+    elif spec.kind == "http":
+        from lambdakit.runtime.http import make_handler
+    else:
+        from lambdakit.runtime.authorizer import make_handler
+    return make_handler(spec)
+
+
+def load(target: str) -> Handler:
+    return handler_for(spec_of(target))

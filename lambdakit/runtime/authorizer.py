@@ -5,7 +5,7 @@ This module turns that answer into what API Gateway expects:
 
 - an `Identity` -> an Allow policy (principalId = subject) with the identity
   packed into the context (`lk_claims`, `lk_context`, `lk_scopes`,
-  `lk_username`), which `runtime.http.identity_from` unpacks for the handler;
+  `lk_username`), which `runtime.caller.identity_from` unpacks for the handler;
 - `None`, a missing token, or an unexpected error -> `Exception("Unauthorized")`,
   API Gateway's 401 (no policy, so nothing for its cache to replay after a passing fault);
 - `raise lk.Forbidden(...)` -> an explicit Deny (403): a known caller who may not pass.
@@ -91,7 +91,7 @@ def _arguments(p: AuthorizerPlan, event: Mapping[str, Any]) -> dict[str, Any]:
     kwargs: dict[str, Any] = {}
     for name, source, required in p.bound:
         if source is None:
-            from lambdakit.runtime.http import request_of
+            from lambdakit.runtime.caller import request_of
 
             shaped = dict(event)
             if not shaped.get("multiValueQueryStringParameters") and shaped.get("queryStringParameters"):

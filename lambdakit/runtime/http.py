@@ -11,16 +11,13 @@ import binascii  # base64 in C; the `base64` module costs ~1 ms to import at col
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from lambdakit.core.binding import Param, http_plan, is_model
-from lambdakit.errors import HTTPError, error_body
 
 if TYPE_CHECKING:
-    from lambdakit.declare.functions import (
-        FunctionSpec,  # lk.Identity, lk.Request and lk.Response load when a function uses them
-    )
-    from lambdakit.identity import Identity, Request
+    from lambdakit.declare.functions import FunctionSpec
+    from lambdakit.errors import HTTPError  # loaded when a function raises one, as lk.Response when one is returned
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -69,50 +66,10 @@ def _respond(
 def error_response(
     status: int, code: str, message: str, details: Any, request_id: str | None, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    from lambdakit.errors import error_body  # loaded by the first error, not at every cold start
+
     body = _encode_error(error_body(code, message, details, request_id))
     return _respond(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
-
-
-def identity_from(event: dict[str, Any]) -> Identity | None:
-    """The caller, from the request context each authorizer kind leaves (Cognito, Lambda, IAM)."""
-    from lambdakit.identity import Identity
-
-    ctx = event.get("requestContext") or {}
-    auth = ctx.get("authorizer") or {}
-    claims = auth.get("claims")
-    if claims:  # Cognito user pool authorizer
-        # Access tokens carry `scope` (space-separated); ID tokens none, unless the gateway lists `scopes`.
-        scopes = tuple(str(claims["scope"]).split()) if claims.get("scope") else tuple(auth.get("scopes") or ())
-        return Identity(
-            subject=str(claims.get("sub", "")),
-            username=claims.get("cognito:username") or claims.get("username"),
-            claims=dict(claims),
-            scopes=scopes,
-            kind="cognito",
-        )
-    if auth.get("principalId"):  # Lambda authorizer: its context travels as flat strings
-        context = {k: v for k, v in auth.items() if k not in ("principalId", "integrationLatency")}
-        packed = context.pop("lk_claims", None)
-        packed_context = context.pop("lk_context", None)
-        scopes = tuple(str(context.pop("lk_scopes", "")).split())
-        username = context.pop("lk_username", None)
-        return Identity(
-            subject=str(auth["principalId"]),
-            username=username,
-            claims=json.loads(packed) if packed else dict(context),
-            scopes=scopes,
-            context=json.loads(packed_context) if packed_context else dict(context),
-            kind="lambda",
-        )
-    who = ctx.get("identity") or {}
-    if who.get("userArn"):  # IAM (SigV4)
-        return Identity(
-            subject=who["userArn"],
-            username=who.get("user"),
-            claims={k: v for k, v in who.items() if v is not None},
-            kind="iam",
-        )
-    return None
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -129,7 +86,8 @@ def _header(event: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def _raw_body(event: dict[str, Any]) -> str | bytes | None:
+def raw_body(event: dict[str, Any]) -> str | bytes | None:
+    """The body as sent: bytes when API Gateway base64-encoded it (a 400 if that encoding is broken)."""
     body = event.get("body")
     if body is not None and event.get("isBase64Encoded"):
         try:
@@ -152,9 +110,9 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     from pydantic import ValidationError
 
     def read(event: dict[str, Any]) -> Any:
-        raw = event.get("body")  # the common case inline (this runs on every request); base64 via _raw_body
+        raw = event.get("body")  # the common case inline (this runs on every request); base64 via raw_body
         if raw is not None and event.get("isBase64Encoded"):
-            raw = _raw_body(event)
+            raw = raw_body(event)
         if raw is None or raw == "" or raw == b"":
             if not param.required:
                 return param.default
@@ -229,6 +187,8 @@ def _path_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
 
 
 def _identity_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    from lambdakit.runtime.caller import identity_from
+
     def read(event: dict[str, Any]) -> Any:
         identity = identity_from(event)
         if identity is None and param.required:
@@ -238,28 +198,17 @@ def _identity_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     return read
 
 
-def request_of(event: dict[str, Any]) -> Request:
-    from lambdakit.identity import Request
+def _request_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    from lambdakit.runtime.caller import request_of
 
-    ctx = event.get("requestContext") or {}
-    raw = _raw_body(event)
-    return Request(
-        method=event.get("httpMethod", ""),
-        path=event.get("path", ""),
-        headers={k.lower(): v for k, v in (event.get("headers") or {}).items()},
-        query=dict(event.get("multiValueQueryStringParameters") or {}),
-        path_params=dict(event.get("pathParameters") or {}),
-        body=raw.decode() if isinstance(raw, bytes) else raw,
-        request_id=ctx.get("requestId", ""),
-        source_ip=(ctx.get("identity") or {}).get("sourceIp"),
-    )
+    return request_of
 
 
 _READERS: dict[str, Callable[[Param], Callable[[dict[str, Any]], Any]]] = {
     "body": _body_reader,
     "path": _path_reader,
     "identity": _identity_reader,
-    "request": lambda _p: request_of,
+    "request": _request_reader,
 }
 
 
@@ -331,12 +280,10 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
             return render(call(event), status)
         except _Invalid as bad:
             return error_response(bad.status, bad.code, bad.message, bad.details, _request_id(event, context))
-        except HTTPError as exc:
-            return error_response(
-                exc.status, exc.code, exc.message, exc.details, _request_id(event, context), exc.headers
-            )
-        except Exception as exc:  # the one place an unexpected error becomes a 500
+        except Exception as exc:  # an lk.HTTPError answers as it says; the one place anything else becomes a 500
             request_id = _request_id(event, context)
+            if _is_http_error(exc):
+                return error_response(exc.status, exc.code, exc.message, exc.details, request_id, exc.headers)
             _log_exception(spec, exc, request_id)
             return error_response(
                 500, "internal_error", "internal error; quote the request id when reporting it", None, request_id
@@ -368,6 +315,13 @@ def _with_cors(
 
     answer.__wrapped__ = handler.__wrapped__  # type: ignore[attr-defined]
     return answer
+
+
+def _is_http_error(exc: Exception) -> TypeGuard[HTTPError]:
+    """Whether `exc` is an `lk.HTTPError`: only once `lambdakit.errors` is loaded can one be raised, so a
+    function that raises none never loads it (as `render` does with `lk.Response`)."""
+    errors = sys.modules.get("lambdakit.errors")
+    return errors is not None and isinstance(exc, errors.HTTPError)
 
 
 def _request_id(event: dict[str, Any], context: Any) -> str | None:

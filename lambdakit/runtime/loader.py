@@ -1,35 +1,10 @@
-"""Turn `module:function` into the Lambda handler for that function's kind."""
+"""Turn `module:function` into the Lambda handler for that function's kind.
+
+The functions live in `lambdakit.runtime` itself, which every cold start imports anyway.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from lambdakit.runtime import handler_for, load, spec_of
 
-if TYPE_CHECKING:
-    from lambdakit.declare.functions import FunctionSpec
-
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
-def spec_of(target: str) -> FunctionSpec:
-    module, _, name = target.partition(":")
-    func = getattr(import_module(module), name)
-    spec: FunctionSpec | None = getattr(func, "__lambdakit__", None)
-    if spec is None:
-        raise RuntimeError(f"{target} is not declared with a lambdakit decorator")
-    return spec
-
-
-def handler_for(spec: FunctionSpec) -> Handler:
-    if spec.kind == "consumer" or spec.storage_first:
-        from lambdakit.runtime.batch import make_handler
-    elif spec.kind == "http":
-        from lambdakit.runtime.http import make_handler
-    else:
-        from lambdakit.runtime.authorizer import make_handler
-    return make_handler(spec)
-
-
-def load(target: str) -> Handler:
-    return handler_for(spec_of(target))
+__all__ = ["handler_for", "load", "spec_of"]

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from lambdakit.core.paths import matcher
+from lambdakit.core.matcher import matcher
 
 
 def rest_event(
