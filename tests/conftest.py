@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from moto import mock_aws
@@ -11,6 +12,9 @@ from lambdakit.declare.app import App
 from lambdakit.derive.plan import plan_of
 from lambdakit.local.backend import Backend
 from lambdakit.runtime import aws
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @pytest.fixture
@@ -55,3 +59,16 @@ def quiet() -> Iterator[None]:
     log.setLevel("ERROR")
     yield
     log.setLevel(level)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for a browser test module (which imports tests.browsers, so it is skipped without one)."""
+    from tests.browsers import CHROMIUM, sync_playwright
+
+    assert CHROMIUM is not None
+    with sync_playwright() as playwright:
+        # --no-sandbox: Chromium's sandbox needs user namespaces, which containers (and root) rarely have.
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield launched
+        launched.close()

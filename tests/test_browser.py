@@ -9,36 +9,22 @@ headers on every answer, and no console errors (CSP violations are console error
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browsers import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    expect,
+)
 from tests.servers import ROOT, local_server
-
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip(
-        "no chromium on PATH: install Debian's (apt-get install chromium); playwright's own browsers are not used",
-        allow_module_level=True,
-    )
-try:
-    from playwright.sync_api import (
-        Browser,
-        BrowserContext,
-        ConsoleMessage,
-        Page,
-        Request,
-        Response,
-        expect,
-        sync_playwright,
-    )
-except ImportError:
-    pytest.skip(
-        "playwright is not installed (it is in the dev extra: pip install -e '.[dev]')", allow_module_level=True
-    )
 
 EXAMPLE_SEED = ROOT / "example_app/shop/seed.json"
 PRODUCT = json.loads(EXAMPLE_SEED.read_text())["tables"]["products"][0]  # {"sku": "ANVIL-1", "name": ...}
@@ -117,16 +103,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (folder / "seed.json").write_text(json.dumps(seed))
     with local_server("example_app.shop", folder / "server.log", "--seed", str(folder / "seed.json")) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM is not None
-    with sync_playwright() as playwright:
-        # --no-sandbox: Chromium's sandbox needs user namespaces, which containers (and root) rarely have.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

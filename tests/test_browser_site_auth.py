@@ -7,27 +7,14 @@ the local stand-in for Cognito's hosted sign-in (moto's pool, the seeded demo us
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from lambdakit.local.pools import DEMO_PASSWORD, DEMO_USER
 from tests.apps import write_package
+from tests.browsers import Browser, BrowserContext, ConsoleMessage, Page, expect
 from tests.servers import local_server
-
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip(
-        "no chromium on PATH: install Debian's (apt-get install chromium); playwright's own browsers are not used",
-        allow_module_level=True,
-    )
-try:
-    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
-except ImportError:
-    pytest.skip(
-        "playwright is not installed (it is in the dev extra: pip install -e '.[dev]')", allow_module_level=True
-    )
 
 CSP = "default-src 'self'; frame-ancestors 'none'"
 APP = f"""
@@ -51,16 +38,6 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     package = write_package(root, files, name="club_site")
     with local_server(package, root / "server.log", path=root) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    assert CHROMIUM is not None
-    with sync_playwright() as playwright:
-        # --no-sandbox: Chromium's sandbox needs user namespaces, which containers (and root) rarely have.
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
