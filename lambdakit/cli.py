@@ -343,8 +343,8 @@ _STAGE_HELP = "The stage whose site to change (`local`: the releases of `lambdak
 @main.command()
 @click.argument("package")
 @click.option("--stage", required=True, help=_STAGE_HELP)
-@click.option("--region", default=None, help="AWS region (default: the stage's, else your AWS configuration's).")
-@click.option("--profile", default=None, help="AWS profile (default: the stage's).")
+@_region_option
+@_profile_option
 def promote(package: str, stage: str, region: str | None, profile: str | None) -> None:
     """Serve the candidate release of PACKAGE's site (rollout=) to every visitor.
 
@@ -356,8 +356,8 @@ def promote(package: str, stage: str, region: str | None, profile: str | None) -
 @main.command()
 @click.argument("package")
 @click.option("--stage", required=True, help=_STAGE_HELP)
-@click.option("--region", default=None, help="AWS region (default: the stage's, else your AWS configuration's).")
-@click.option("--profile", default=None, help="AWS profile (default: the stage's).")
+@_region_option
+@_profile_option
 def rollback(package: str, stage: str, region: str | None, profile: str | None) -> None:
     """Drop the candidate release of PACKAGE's site (rollout=): every visitor is back on the stable one.
 

@@ -314,13 +314,11 @@ def release_command(app: Any, stage: str, verb: str, region: str | None = None, 
 
     from lambdakit.deploy.errors import DeployError
     from lambdakit.deploy.names import stack_name
-    from lambdakit.deploy.stages import check_account, resolve, session_of, settings
+    from lambdakit.deploy.orchestrate import open_stage
     from lambdakit.site_upload import stack_outputs
 
     try:
-        found = resolve(settings(app, stage), region, profile)
-        session = session_of(found)
-        check_account(session, found)
+        _, session, _, _ = open_stage(app, stage, region, profile)  # the checks deploy makes, first
         stack = stack_name(app, stage)
         outputs = stack_outputs(session.client("cloudformation"), stack)
         if RELEASES_OUTPUT not in outputs:
