@@ -64,11 +64,6 @@ def edge_artifact(app: App, fn: EdgeFunctionPlan, out: Path, config: dict[str, A
     return artifact
 
 
-def edge_artifacts(app: App, functions: tuple[EdgeFunctionPlan, ...], out: Path) -> tuple[Artifact, ...]:
-    """The artifacts of the edge functions whose config is known at build (not those configured at deploy)."""
-    return tuple(edge_artifact(app, fn, out) for fn in functions if not fn.deploy_config)
-
-
 def stamped(template: dict[str, Any], fn: EdgeFunctionPlan, artifact: Artifact, code_uri: str) -> dict[str, Any]:
     """The edge template with the function's code: its CodeUri, and the artifact's sha256, from which SAM
     decides whether to publish a new numbered version (`AutoPublishCodeSha256`)."""
