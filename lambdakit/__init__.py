@@ -1,6 +1,6 @@
 """lambdakit: one plain Python function per AWS Lambda, with least-privilege IAM derived from its declarations.
 
-Only `route` and `authorizer` load here; `consume` and the other declarations (`Service`, `Table`,
+Only `route` loads here; `authorizer`, `consume` and the other declarations (`Service`, `Table`,
 `Queue`, `Stream`, `sqs`, `Cognito`, `PUBLIC`, `CORS`, ...), the HTTP errors,
 `Identity`, `Request` and `Response` load on first use (a cold start pays for
 what the function uses), and the template builder, the local emulator and the
@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lambdakit.core import DeclarationError
-from lambdakit.declare.functions import authorizer, route
+from lambdakit.declare.functions import route
 
 if TYPE_CHECKING:
     from lambdakit.declare.auth import IAM, PUBLIC, Cognito
+    from lambdakit.declare.authorizers import authorizer
     from lambdakit.declare.cors import CORS
     from lambdakit.declare.edge import edge
     from lambdakit.declare.edge_routing import ABTest, Failover, Rollout
@@ -48,6 +49,7 @@ _LAZY = {
     "IAM": "lambdakit.declare.auth",
     "PUBLIC": "lambdakit.declare.auth",
     "Cognito": "lambdakit.declare.auth",
+    "authorizer": "lambdakit.declare.authorizers",
     "Queue": "lambdakit.declare.resources",
     "consume": "lambdakit.declare.triggers",
     "kinesis": "lambdakit.declare.triggers",

@@ -27,11 +27,8 @@ class Record:
     def _set(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
 
-    def _fields(self) -> tuple[str, ...]:
-        return self.__match_args__
-
     def _values(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, name) for name in self._fields())
+        return tuple(map(self.__getattribute__, self.__match_args__))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Record) and other.__class__ is self.__class__:
@@ -42,7 +39,7 @@ class Record:
         return hash(self._values())
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields())
+        fields = ", ".join(map("{}={!r}".format, self.__match_args__, self._values()))
         return f"{type(self).__qualname__}({fields})"
 
     def __setattr__(self, name: str, value: Any) -> None:

@@ -105,10 +105,6 @@ class Plan(Record):
         self._set("wants_identity", wants_identity)
 
     @property
-    def query(self) -> tuple[Param, ...]:
-        return tuple(p for p in self.params if p.source == "query")
-
-    @property
     def values(self) -> tuple[Param, ...]:
         """The path and query parameters: the ones validated from strings."""
         return tuple(p for p in self.params if p.source in ("path", "query"))
@@ -126,9 +122,9 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
             return typing.Annotated[(inner, *tp.__metadata__)], True
         return tp, False
     if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if len(args) == 1 and len(typing.get_args(tp)) == 2:
-            return args[0], True
+        args = typing.get_args(tp)
+        if len(args) == 2 and type(None) in args:
+            return args[0] if args[1] is type(None) else args[1], True
     return tp, False
 
 
@@ -203,12 +199,15 @@ def parameters(func: Callable[..., Any]) -> list[tuple[str, bool, Any]]:
     defaults = func.__defaults__ or ()
     keyword_defaults = func.__kwdefaults__ or {}
     first_default = positional - len(defaults)
-    out = [(names[i], False, defaults[i - first_default] if i >= first_default else _EMPTY) for i in range(positional)]
+    out = []
+    for i in range(positional):
+        out.append((names[i], False, defaults[i - first_default] if i >= first_default else _EMPTY))
     extra = positional + keyword_only  # where *args and **kwargs are named, after the keyword-only ones
     if code.co_flags & _CO_VARARGS:
         out.append((names[extra], True, _EMPTY))
         extra += 1
-    out += [(name, False, keyword_defaults.get(name, _EMPTY)) for name in names[positional : positional + keyword_only]]
+    for name in names[positional : positional + keyword_only]:
+        out.append((name, False, keyword_defaults.get(name, _EMPTY)))
     if code.co_flags & _CO_VARKEYWORDS:
         out.append((names[extra], True, _EMPTY))
     return out
@@ -269,30 +268,14 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
                 "bool, a date, datetime, UUID, Decimal, Literal or Enum (or Optional / list of them) for a query "
                 "parameter, a pydantic model, dict or list for the body, lk.Identity or lk.Request"
             )
-    missing = [n for n in path_params if n not in names]
-    if missing:
-        unmatched = [p.name for p in params if p.source == "query" and p.required]
-        hint = (
-            f" (function parameter {unmatched[0]!r} matches no path parameter: rename one to match)"
-            if unmatched
-            else ""
-        )
-        raise DeclarationError(
-            f"{where}: path parameter {{{missing[0]}}} has no function parameter; add `{missing[0]}: str`{hint}"
-        )
+    for missing in path_params:
+        if missing not in names:
+            raise DeclarationError(_unbound(where, missing, params))
     return Plan(tuple(params), body, any(p.source == "identity" and p.required for p in params))
 
 
-def message_type(func: Callable[..., Any], where: str) -> Any:
-    """A consumer's one parameter type: a model, dict, list, str, or anything JSON (unannotated)."""
-    import inspect
-
-    params = list(inspect.signature(func).parameters.values())
-    if len(params) != 1 or params[0].kind in (params[0].VAR_POSITIONAL, params[0].VAR_KEYWORD):
-        raise DeclarationError(f"{where}: a consumer takes exactly one parameter, the message")
-    tp = hints(func).get(params[0].name, Any)
-    if tp is Any or tp in (dict, list, str, bytes) or is_model(tp) or typing.get_origin(tp) in (dict, list):
-        return tp
-    raise DeclarationError(
-        f"{where}: message parameter {params[0].name!r} has type {tp!r}; use a pydantic model, dict, list, str or bytes"
-    )
+def _unbound(where: str, missing: str, params: list[Param]) -> str:
+    """A path parameter no function parameter takes, and the query parameter that was likely meant for it."""
+    unmatched = [p.name for p in params if p.source == "query" and p.required]
+    hint = f" (function parameter {unmatched[0]!r} matches no path parameter: rename one to match)" if unmatched else ""
+    return f"{where}: path parameter {{{missing}}} has no function parameter; add `{missing}: str`{hint}"

@@ -1,7 +1,8 @@
 """Path templates (`/orders/{order_id}`, `/files/{path+}`): the one parser every layer uses.
 
 A template is split into segments once; declarations check it, derivations
-render it for API Gateway (execute-api ARNs, route clashes), the runtime binds
+render it for API Gateway (execute-api ARNs in `derive/template.py`, route clashes in
+`derive/checks.py`), the runtime binds
 its parameters, and the local gateway and test events match requests with
 it (`core/matcher.py`). `re` is imported only by the functions that need a
 pattern, and `Segment` is a `Record`, not a `NamedTuple` (which `exec`s its
@@ -49,19 +50,21 @@ def param_names(path: str) -> tuple[str, ...]:
 
 
 def problems(path: str) -> list[str]:
-    """What makes the template unusable as a route: each a sentence with its fix."""
-    import re
-
+    """What makes the template unusable as a route: each a sentence with its fix (one pass: every route's
+    declaration runs this at cold start)."""
     found: list[str] = []
     parts = segments(path)
-    if any(s.name is None and ("{" in s.text or "}" in s.text) for s in parts):
-        # `/a{b}` or `/{}` is neither a literal API Gateway accepts nor a parameter
-        found.append(f"path {path!r}: a parameter is a whole, named segment, as in /orders/{{order_id}}")
-    names = [s.name for s in parts if s.name is not None]
+    malformed = False
+    seen: set[str] = set()
+    twice: set[str] = set()
     for index, seg in enumerate(parts):
         if seg.name is None:
+            # `/a{b}` or `/{}` is neither a literal API Gateway accepts nor a parameter
+            malformed = malformed or "{" in seg.text or "}" in seg.text
             continue
         if not seg.name.isidentifier():
+            import re
+
             fixed = re.sub(r"\W", "_", seg.name) or "id"
             found.append(
                 f"path parameter {seg.text} must be a Python identifier (it binds to a function "
@@ -69,20 +72,14 @@ def problems(path: str) -> list[str]:
             )
         if seg.greedy and index != len(parts) - 1:
             found.append(f"greedy path parameter {seg.text} must be the last segment of the path")
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        found.append(f"path parameter {{{dupes[0]}}} appears twice in {path!r}; name each once")
+        if seg.name in seen:
+            twice.add(seg.name)
+        seen.add(seg.name)
+    if twice:
+        found.append(f"path parameter {{{min(twice)}}} appears twice in {path!r}; name each once")
+    if malformed:
+        found.insert(0, f"path {path!r}: a parameter is a whole, named segment, as in /orders/{{order_id}}")
     return found
-
-
-def shape(path: str) -> str:
-    """The template with its parameter names erased: two routes of one shape are one route to API Gateway."""
-    return "/" + "/".join("{+}" if s.greedy else "{}" if s.name else s.text for s in segments(path))
-
-
-def execute_api_glob(path: str) -> str:
-    """The template as an execute-api ARN's resource part: each parameter a `*`."""
-    return "/" + "/".join("*" if s.name else s.text for s in segments(path))
 
 
 def normal(path: str) -> str:

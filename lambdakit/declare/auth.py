@@ -144,3 +144,30 @@ def describe(auth: Auth) -> str:
         kind = "REQUEST" if auth.identity_sources else "TOKEN"
         return f"authorizer:{auth.name} ({kind})"
     return str(auth)
+
+
+def auth_of(where: str, auth: object) -> Auth:
+    """A declaration's `auth=` as what it names, or a DeclarationError saying what `auth=` takes."""
+    from .functions import FunctionSpec, problems_of
+
+    if isinstance(auth, (Cognito, Public)):
+        return auth
+    if auth == IAM:
+        return IAM
+    spec = getattr(auth, "__lambdakit__", None)
+    if isinstance(spec, FunctionSpec) and spec.kind == "authorizer":
+        return spec
+    if callable(auth) and spec is None and problems_of(auth):
+        raise DeclarationError(
+            f"{where}: auth={getattr(auth, '__name__', auth)}: its @lk.authorizer declaration has a mistake "
+            "(reported on its own); fix it there"
+        )
+    if callable(auth) and spec is None:
+        raise DeclarationError(
+            f"{where}: auth={getattr(auth, '__name__', auth)} is a plain function; decorate it "
+            "with @lk.authorizer to make it a Lambda authorizer"
+        )
+    raise DeclarationError(
+        f"{where}: auth={auth!r} is not an authorizer; use an lk.Cognito, an @lk.authorizer function, "
+        '"iam" or lk.PUBLIC'
+    )

@@ -12,7 +12,7 @@ instead of stopping the import.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from lambdakit.core import DeclarationError, Record, check_name
 from lambdakit.core.paths import param_names
@@ -136,7 +136,7 @@ class FunctionSpec:
         self.extra: dict[str, Any] = {} if extra is None else extra
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        fields = ", ".join(map("{}={!r}".format, self._FIELDS, map(self.__getattribute__, self._FIELDS)))
         return f"{type(self).__qualname__}({fields})"
 
     #: memory (MB) and timeout (s) when neither the function nor its service sets them
@@ -171,7 +171,7 @@ class FunctionSpec:
 
     @property
     def resources(self) -> tuple[Resource, ...]:
-        return self.reads + tuple(r for r in self.writes if r not in self.reads)
+        return tuple(dict.fromkeys(self.reads + self.writes))  # in order, each once (by identity)
 
 
 def _resources(where: str, what: str, items: Iterable[Any]) -> tuple[Resource, ...]:
@@ -185,7 +185,7 @@ def _resources(where: str, what: str, items: Iterable[Any]) -> tuple[Resource, .
     for item in items:
         if not isinstance(item, Resource):
             raise DeclarationError(f"{where}: {what}= takes lk.Table, lk.Queue or lk.Stream objects, not {item!r}")
-        if any(item is seen for seen in out):
+        if item in out:  # the same object: a resource compares by identity
             raise DeclarationError(f"{where}: {what}= lists {item!r} twice; list each resource once")
         out.append(item)
     return tuple(out)
@@ -194,29 +194,9 @@ def _resources(where: str, what: str, items: Iterable[Any]) -> tuple[Resource, .
 def _auth(where: str, auth: Any) -> Auth:
     if auth is None:
         return None
-    from .auth import IAM, Cognito, Public
+    from .auth import auth_of  # loaded by the declarations that name an auth
 
-    if isinstance(auth, (Cognito, Public)):
-        return auth
-    if auth == IAM:
-        return IAM
-    spec = getattr(auth, "__lambdakit__", None)
-    if isinstance(spec, FunctionSpec) and spec.kind == "authorizer":
-        return spec
-    if callable(auth) and spec is None and problems_of(auth):
-        raise DeclarationError(
-            f"{where}: auth={getattr(auth, '__name__', auth)}: its @lk.authorizer declaration has a mistake "
-            "(reported on its own); fix it there"
-        )
-    if callable(auth) and spec is None:
-        raise DeclarationError(
-            f"{where}: auth={getattr(auth, '__name__', auth)} is a plain function; decorate it "
-            "with @lk.authorizer to make it a Lambda authorizer"
-        )
-    raise DeclarationError(
-        f"{where}: auth={auth!r} is not an authorizer; use an lk.Cognito, an @lk.authorizer function, "
-        '"iam" or lk.PUBLIC'
-    )
+    return auth_of(where, auth)
 
 
 def _register(func: Callable[..., Any], spec: FunctionSpec) -> None:
@@ -236,13 +216,6 @@ def problems_of(value: object) -> tuple[str, ...]:
     """The mistakes a decorator found in its arguments for `value`, if any."""
     found = getattr(value, PROBLEMS_ATTRIBUTE, ())
     return tuple(found) if isinstance(found, tuple) else ()
-
-
-def _check_path(where: str, path: str) -> None:
-    """Path parameters bind to Python parameters: identifiers, each once, a greedy `{name+}` only last."""
-    found = path_problems(path)
-    if found:
-        raise DeclarationError(f"{where}: {found[0]}")
 
 
 def _deferring(decorate: Callable[[F], F]) -> Callable[[F], F]:
@@ -300,8 +273,14 @@ def route(
             raise DeclarationError(f"{where}: method {method!r} is not one of {', '.join(HTTP_METHODS)}")
         if not isinstance(path, str) or not path.startswith("/"):
             raise DeclarationError(f"{where}: path {path!r} must start with '/'")
-        _check_path(where, path)
-        storage = None if trigger == "http" else _storage(where, trigger)
+        bad_path = path_problems(path)  # parameters bind to Python's: identifiers, each once, `{name+}` last
+        if bad_path:
+            raise DeclarationError(f"{where}: {bad_path[0]}")
+        storage = None
+        if trigger != "http":  # storage first: `.triggers` loads for these routes only
+            from .triggers import storage_options
+
+            storage = storage_options(where, trigger)
         if storage is not None and storage.problem():
             raise DeclarationError(f"{where}: {storage.problem()}")
         if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 200 <= status <= 399):
@@ -328,7 +307,11 @@ def route(
         if cache is not None and not 0 < cache <= 3600:
             raise DeclarationError(f"{where}: cache={cache} must be 1-3600 seconds")
         fname = name or func.__name__
-        source = None if storage is None else _storage_source(fname, storage)
+        source = None
+        if storage is not None:
+            from .triggers import storage_source
+
+            source = storage_source(fname, storage)
         spec = FunctionSpec(
             name=fname,
             func=func,
@@ -349,92 +332,3 @@ def route(
         return func
 
     return _deferring(decorate)
-
-
-def _storage(where: str, trigger: object) -> ConsumerOptions:
-    """A storage-first route's `trigger=` as its options."""
-    from .triggers import KinesisOptions, SqsOptions, kinesis, sqs
-
-    if trigger == "sqs":
-        return sqs()
-    if trigger == "kinesis":
-        return kinesis()
-    if isinstance(trigger, (SqsOptions, KinesisOptions)):
-        return trigger
-    raise DeclarationError(
-        f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)'
-    )
-
-
-def _storage_source(name: str, storage: ConsumerOptions) -> Queue | Stream:
-    """The queue or stream a storage-first route writes to, named after its function."""
-    from .resources import Queue, Stream
-    from .triggers import SqsOptions
-
-    if isinstance(storage, SqsOptions):
-        return Queue(name, fifo=storage.fifo, max_receive=storage.max_receive)
-    return Stream(name)
-
-
-if TYPE_CHECKING:  # the overloads only type `@lk.authorizer` with and without arguments: none at run time
-
-    @overload
-    def authorizer(
-        func: F,
-        *,
-        ttl: int = 300,
-        identity_sources: Iterable[str] = (),
-        reads: Iterable[Resource] = (),
-        name: str | None = None,
-        memory: int | None = None,
-        timeout: int | None = None,
-    ) -> F: ...
-
-    @overload
-    def authorizer(
-        func: None = None,
-        *,
-        ttl: int = 300,
-        identity_sources: Iterable[str] = (),
-        reads: Iterable[Resource] = (),
-        name: str | None = None,
-        memory: int | None = None,
-        timeout: int | None = None,
-    ) -> Callable[[F], F]: ...
-
-
-def authorizer(
-    func: F | None = None,
-    *,
-    ttl: int = 300,
-    identity_sources: Iterable[str] = (),
-    reads: Iterable[Resource] = (),
-    name: str | None = None,
-    memory: int | None = None,
-    timeout: int | None = None,
-) -> F | Callable[[F], F]:
-    """Declare a Lambda authorizer: TOKEN `(token: str) -> Identity | None`, or REQUEST when
-    `identity_sources=("header:X-Api-Key", "query:key")` names what API Gateway passes."""
-
-    def decorate(f: F) -> F:
-        where = _placeholder(f).where
-        if not 0 <= ttl <= 3600:
-            raise DeclarationError(f"{where}: ttl={ttl} must be 0-3600 seconds")
-        sources = tuple(identity_sources)
-        for src in sources:
-            if src.split(":", 1)[0] not in ("header", "query") or ":" not in src:
-                raise DeclarationError(f'{where}: identity source {src!r}: use "header:NAME" or "query:NAME"')
-        spec = FunctionSpec(
-            name=name or f.__name__,
-            func=f,
-            kind="authorizer",
-            reads=_resources(where, "reads", reads),
-            authorizer_ttl=ttl,
-            identity_sources=sources,
-            memory=memory,
-            timeout=timeout,
-        )
-        _register(f, spec)
-        return f
-
-    return _deferring(decorate)(func) if func is not None else _deferring(decorate)

@@ -225,3 +225,25 @@ def consume(
         return func
 
     return _deferring(decorate)
+
+
+def storage_options(where: str, trigger: object) -> ConsumerOptions:
+    """A storage-first route's `trigger=` as its options."""
+    if trigger == "sqs":
+        return sqs()
+    if trigger == "kinesis":
+        return kinesis()
+    if isinstance(trigger, (SqsOptions, KinesisOptions)):
+        return trigger
+    raise DeclarationError(
+        f'{where}: trigger={trigger!r}; use "http", "sqs", "kinesis", lk.sqs(...) or lk.kinesis(...)'
+    )
+
+
+def storage_source(name: str, storage: ConsumerOptions) -> Queue | Stream:
+    """The queue or stream a storage-first route writes to, named after its function."""
+    from .resources import Queue, Stream
+
+    if isinstance(storage, SqsOptions):
+        return Queue(name, fifo=storage.fifo, max_receive=storage.max_receive)
+    return Stream(name)

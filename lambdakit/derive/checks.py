@@ -6,9 +6,10 @@ declaration) and the fix; discovery reports them all at once.
 
 from __future__ import annotations
 
-from lambdakit.core.binding import http_plan, message_type
+from lambdakit.core.binding import http_plan
+from lambdakit.core.messages import message_type
 from lambdakit.core.names import DeclarationError, normalized
-from lambdakit.core.paths import shape
+from lambdakit.core.paths import segments
 from lambdakit.declare.app import App
 from lambdakit.declare.auth import Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
@@ -52,7 +53,7 @@ def problems(app: App) -> list[str]:
                 )
         try:
             if spec.kind == "http" and spec.route is not None:
-                key = (spec.route.method, shape(spec.route.path))
+                key = (spec.route.method, _shape(spec.route.path))
                 if key in routes:
                     problems.append(
                         f"{spec.where}: {spec.route.method} {spec.route.path} is already served by "
@@ -120,3 +121,8 @@ def _service_problems(app: App) -> list[str]:
 
     found += domain_settings_problems(app)  # domain=, base_path= and certificate= of a Regional API domain
     return found
+
+
+def _shape(path: str) -> str:
+    """The template with its parameter names erased: two routes of one shape are one route to API Gateway."""
+    return "/" + "/".join("{+}" if s.greedy else "{}" if s.name else s.text for s in segments(path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdakit.core.paths import execute_api_glob
+from lambdakit.core.paths import segments
 from lambdakit.declare.app import App
 from lambdakit.derive import iam, openapi, storage
 from lambdakit.derive.authorizers import authorizer_id, used_auth
@@ -211,7 +211,7 @@ def render(plan: Plan, code_uri: str = "src") -> dict[str, Any]:
         resources[fn.logical_id] = _function(app, fn, code_uri)
         if fn.permission_id is not None and spec.route is not None:
             resources[fn.permission_id] = _invoke_permission(
-                fn, f"*/{spec.route.method}{execute_api_glob(spec.route.path)}"
+                fn, f"*/{spec.route.method}{_execute_api_glob(spec.route.path)}"
             )
         if spec.kind == "authorizer" and spec in authorizers_in_use:
             resources[authorizer_id(spec) + "Permission"] = _invoke_permission(fn, "authorizers/*")
@@ -312,3 +312,8 @@ def stack_problems(app: App, template: dict[str, Any]) -> list[str]:
         "own stack, and mount them under one site if they share a domain",
         *found,
     ]
+
+
+def _execute_api_glob(path: str) -> str:
+    """The template as an execute-api ARN's resource part: each parameter a `*`."""
+    return "/" + "/".join("*" if s.name else s.text for s in segments(path))

@@ -15,7 +15,8 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lambdakit.core.binding import http_plan, is_model, message_type
+from lambdakit.core.binding import http_plan, is_model
+from lambdakit.core.messages import message_type
 from lambdakit.declare.resources import Queue
 
 if TYPE_CHECKING:

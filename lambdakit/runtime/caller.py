@@ -6,12 +6,29 @@ Loaded by the routes that take one (and by REQUEST authorizers), not at every co
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lambdakit.runtime.http import raw_body
+from lambdakit.runtime.http import _Invalid, raw_body
 
 if TYPE_CHECKING:
+    from lambdakit.core.binding import Param
     from lambdakit.identity import Identity, Request
+
+
+def reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    """How a route's `lk.Identity` or `lk.Request` parameter gets its value from the event."""
+    if param.source == "request":
+        return request_of
+    required = param.required
+
+    def read(event: dict[str, Any]) -> Identity | None:
+        identity = identity_from(event)
+        if identity is None and required:
+            raise _Invalid(401, "unauthorized", "this route needs an authenticated caller")
+        return identity
+
+    return read
 
 
 def identity_from(event: dict[str, Any]) -> Identity | None:

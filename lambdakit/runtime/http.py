@@ -11,13 +11,12 @@ import binascii  # base64 in C; the `base64` module costs ~1 ms to import at col
 import json
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.binding import Param, http_plan, is_model
 
 if TYPE_CHECKING:
     from lambdakit.declare.functions import FunctionSpec
-    from lambdakit.errors import HTTPError  # loaded when a function raises one, as lk.Response when one is returned
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -48,7 +47,6 @@ def _default(value: Any) -> Any:
 
 # Built once: json.dumps(..., default=, separators=) would build a new encoder on every call.
 _encode = json.JSONEncoder(default=_default, separators=(",", ":")).encode
-_encode_error = json.JSONEncoder(default=_default).encode
 
 
 def dumps(value: Any) -> str:
@@ -61,15 +59,6 @@ def _respond(
     status: int, body: str | None, headers: dict[str, str] = JSON_HEADERS, base64_encoded: bool = False
 ) -> dict[str, Any]:
     return {"statusCode": status, "headers": headers, "body": body or "", "isBase64Encoded": base64_encoded}
-
-
-def error_response(
-    status: int, code: str, message: str, details: Any, request_id: str | None, headers: dict[str, str] | None = None
-) -> dict[str, Any]:
-    from lambdakit.errors import error_body  # loaded by the first error, not at every cold start
-
-    body = _encode_error(error_body(code, message, details, request_id))
-    return _respond(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
 
 
 def _header(event: dict[str, Any], name: str) -> str | None:
@@ -135,40 +124,9 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
         try:
             return validate_json(raw)
         except ValidationError as exc:
-            errors = exc.errors(include_url=False, include_context=False, include_input=False)
-            if errors and errors[0]["type"] == "json_invalid":
-                raise _Invalid(400, "bad_request", f"the body is not valid JSON: {errors[0]['msg']}") from None
-            details = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
-            fields = ", ".join([".".join([str(part) for part in e["loc"]]) or "body" for e in errors])
-            raise _Invalid(422, "validation_error", f"invalid body: {fields}", details) from None
+            from lambdakit.runtime.http_errors import invalid_body
 
-    return read
-
-
-def _values_reader(params: tuple[Param, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The path and query values of a route, validated together (every bad one in one 422)."""
-    from lambdakit.core.params import InvalidParameters, Raw, validator
-
-    check = validator(params)
-    path_names = tuple(p.name for p in params if p.source == "path")
-    single = tuple(p.name for p in params if p.source == "query" and not p.many)
-    many = tuple(p.name for p in params if p.source == "query" and p.many)
-
-    def read(event: dict[str, Any]) -> dict[str, Any]:
-        raw: dict[str, Raw] = {}
-        if path_names:
-            given = event.get("pathParameters") or {}
-            raw.update((name, given[name]) for name in path_names if name in given)
-        if single:
-            given = event.get("queryStringParameters") or {}
-            raw.update((name, given[name]) for name in single if name in given)
-        if many:
-            given = event.get("multiValueQueryStringParameters") or {}
-            raw.update((name, given[name]) for name in many if given.get(name))
-        try:
-            return check(raw)
-        except InvalidParameters as bad:
-            raise _Invalid(422, "validation_error", bad.message, bad.errors) from None
+            raise invalid_body(exc) from None
 
     return read
 
@@ -186,30 +144,14 @@ def _path_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     return read
 
 
-def _identity_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
-    from lambdakit.runtime.caller import identity_from
+def _reader(param: Param) -> Callable[[dict[str, Any]], Any]:
+    if param.source == "body":
+        return _body_reader(param)
+    if param.source == "path":
+        return _path_reader(param)
+    from lambdakit.runtime.caller import reader  # lk.Identity and lk.Request: loaded by the routes that take one
 
-    def read(event: dict[str, Any]) -> Any:
-        identity = identity_from(event)
-        if identity is None and param.required:
-            raise _Invalid(401, "unauthorized", "this route needs an authenticated caller")
-        return identity
-
-    return read
-
-
-def _request_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
-    from lambdakit.runtime.caller import request_of
-
-    return request_of
-
-
-_READERS: dict[str, Callable[[Param], Callable[[dict[str, Any]], Any]]] = {
-    "body": _body_reader,
-    "path": _path_reader,
-    "identity": _identity_reader,
-    "request": _request_reader,
-}
+    return reader(param)
 
 
 def render(result: Any, status: int) -> dict[str, Any]:
@@ -246,18 +188,18 @@ def _caller(
     readers: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...],
     values: Callable[[dict[str, Any]], dict[str, Any]] | None,
 ) -> Callable[[dict[str, Any]], Any]:
-    """The function called with its bound arguments; most routes take one or two parameters."""
-    if values is not None:
-        return lambda event: func(**values(event), **{name: read(event) for name, read in readers})
-    if not readers:
-        return lambda event: func()
-    if len(readers) == 1:
+    """The function called with its bound arguments; a route of one parameter (most) without a loop."""
+    if values is None and len(readers) == 1:
         ((name, read),) = readers
         return lambda event: func(**{name: read(event)})
-    if len(readers) == 2:
-        ((name1, read1), (name2, read2)) = readers
-        return lambda event: func(**{name1: read1(event), name2: read2(event)})
-    return lambda event: func(**{name: read(event) for name, read in readers})
+
+    def call(event: dict[str, Any]) -> Any:
+        arguments = {} if values is None else values(event)  # a new dict each time
+        for name, read in readers:
+            arguments[name] = read(event)
+        return func(**arguments)
+
+    return call
 
 
 def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -267,69 +209,38 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
     func = spec.func
     status = route.status or 200
     # a route whose values are all plain str path parameters (or that has none) never imports core.params
-    validated = tuple(p for p in plan.values if p.validated)
-    direct = tuple(p for p in plan.params if p not in validated)
-    call = _caller(
-        func,
-        tuple((p.name, _READERS[p.source](p)) for p in direct),
-        _values_reader(validated) if validated else None,
-    )
+    validated: list[Param] = []
+    readers: list[tuple[str, Callable[[dict[str, Any]], Any]]] = []
+    for param in plan.params:
+        if param.validated:
+            validated.append(param)
+        else:
+            readers.append((param.name, _reader(param)))
+    call = _caller(func, tuple(readers), _values(tuple(validated)))
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             return render(call(event), status)
-        except _Invalid as bad:
-            return error_response(bad.status, bad.code, bad.message, bad.details, _request_id(event, context))
-        except Exception as exc:  # an lk.HTTPError answers as it says; the one place anything else becomes a 500
-            request_id = _request_id(event, context)
-            if _is_http_error(exc):
-                return error_response(exc.status, exc.code, exc.message, exc.details, request_id, exc.headers)
-            _log_exception(spec, exc, request_id)
-            return error_response(
-                500, "internal_error", "internal error; quote the request id when reporting it", None, request_id
-            )
+        except Exception as exc:  # the one place a failure becomes an answer: loaded by the first one
+            from lambdakit.runtime.http_errors import failure_response
+
+            return failure_response(spec, exc, event, context)
 
     handler.__wrapped__ = func  # type: ignore[attr-defined]
     import os
 
     cors = os.environ.get("LAMBDAKIT_CORS")
-    return _with_cors(handler, cors) if cors else handler
+    if not cors:
+        return handler
+    from lambdakit.runtime.cors import with_cors  # only a service that sets cors= answers with its headers
+
+    return with_cors(handler, cors)
 
 
-def _with_cors(
-    handler: Callable[[dict[str, Any], Any], dict[str, Any]], config: str
-) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """Every answer of a CORS service names the allowed origin (API Gateway adds nothing to proxy answers)."""
-    from lambdakit.declare.cors import CORS
+def _values(params: tuple[Param, ...]) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The reader of a route's validated path and query values, if it has any (which loads `core.params`)."""
+    if not params:
+        return None
+    from lambdakit.runtime.http_values import values_reader
 
-    cors = CORS(**json.loads(config))
-
-    def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response = handler(event, context)
-        headers = {**(response.get("headers") or {})}
-        for name, value in cors.response_headers(_header(event, "Origin")).items():
-            given = headers.get(name)
-            headers[name] = f"{given}, {value}" if name == "Vary" and given and value not in given else value
-        response["headers"] = headers
-        return response
-
-    answer.__wrapped__ = handler.__wrapped__  # type: ignore[attr-defined]
-    return answer
-
-
-def _is_http_error(exc: Exception) -> TypeGuard[HTTPError]:
-    """Whether `exc` is an `lk.HTTPError`: only once `lambdakit.errors` is loaded can one be raised, so a
-    function that raises none never loads it (as `render` does with `lk.Response`)."""
-    errors = sys.modules.get("lambdakit.errors")
-    return errors is not None and isinstance(exc, errors.HTTPError)
-
-
-def _request_id(event: dict[str, Any], context: Any) -> str | None:
-    rid = (event.get("requestContext") or {}).get("requestId")
-    return rid or getattr(context, "aws_request_id", None)
-
-
-def _log_exception(spec: FunctionSpec, exc: BaseException, request_id: str | None) -> None:
-    from lambdakit.runtime.log import logger
-
-    logger().exception("unhandled error in %s", spec.name, extra={"request_id": request_id, "function": spec.name})
+    return values_reader(params)
