@@ -10,12 +10,9 @@ import sys
 import types
 import typing
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lambdakit.core import DeclarationError, Record
-
-if TYPE_CHECKING:
-    from weakref import WeakKeyDictionary
 
 #: The scalar types a path or query parameter may have (besides `Literal[...]` and `Enum`s).
 SCALARS: tuple[type, ...] = (str, int, float, bool)
@@ -153,23 +150,17 @@ def hints(func: Callable[..., Any]) -> dict[str, Any]:
         raise DeclarationError(f"cannot read the type hints of {func.__qualname__}: {exc}") from None
 
 
-# function -> {path parameters: Plan}, weakly: discovery, OpenAPI and the template all ask
-_plans: WeakKeyDictionary[Callable[..., Any], dict[tuple[str, ...], Plan]] | None = None
+#: Where a function keeps its plans, {path parameters: Plan}, beside its spec: discovery, OpenAPI and the
+#: template all ask, and the plans go with the function (a cache in its `__dict__`, not a registry).
+PLANS_ATTRIBUTE = "__lambdakit_plans__"
 
 
 def http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str) -> Plan:
     """The plan of an HTTP function, computed once per function (and path): a plan is immutable."""
-    global _plans
-    if _plans is None:
-        import weakref
-
-        _plans = weakref.WeakKeyDictionary()
-    try:
-        known = _plans.get(func)
-    except TypeError:  # not weakly referenceable: not cached
+    attributes = getattr(func, "__dict__", None)
+    if not isinstance(attributes, dict):  # a callable without attributes of its own: not cached
         return _http_plan(func, path_params, where)
-    if known is None:
-        known = _plans[func] = {}
+    known: dict[tuple[str, ...], Plan] = attributes.setdefault(PLANS_ATTRIBUTE, {})
     plan = known.get(path_params)
     if plan is None:
         plan = known[path_params] = _http_plan(func, path_params, where)
@@ -223,6 +214,7 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
     Identity, Request = (identity.Identity, identity.Request) if identity is not None else (_NEVER, _NEVER)
     params: list[Param] = []
     body: Param | None = None
+    wants_identity = False  # a required lk.Identity: the route needs an authenticated caller
     names = set()
     for name, variadic, given in parameters(func):
         if variadic:
@@ -242,6 +234,7 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
             params.append(Param(name, "path", inner))
         elif kind is Identity:
             params.append(Param(name, "identity", required=not optional))
+            wants_identity = wants_identity or not optional
         elif kind is Request:
             params.append(Param(name, "request"))
         elif is_scalar(inner) or _scalar_list(inner):
@@ -271,7 +264,7 @@ def _http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: st
     for missing in path_params:
         if missing not in names:
             raise DeclarationError(_unbound(where, missing, params))
-    return Plan(tuple(params), body, any(p.source == "identity" and p.required for p in params))
+    return Plan(tuple(params), body, wants_identity)
 
 
 def _unbound(where: str, missing: str, params: list[Param]) -> str:

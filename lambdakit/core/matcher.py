@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from lambdakit.core import Record
-from lambdakit.core.paths import normal, segments
+from lambdakit.core.paths import segments
 
 
 class Matcher(Record):
@@ -42,3 +42,8 @@ def matcher(path: str) -> Matcher:
             regex += f"/(?P<{seg.name}>[^/]+)"
             rank.append(1)
     return Matcher(re.compile(regex or "/"), tuple(rank))
+
+
+def normal(path: str) -> str:
+    """A request or template path without a trailing slash (`/` stays `/`)."""
+    return path.rstrip("/") or "/"

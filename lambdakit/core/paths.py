@@ -4,7 +4,7 @@ A template is split into segments once; declarations check it, derivations
 render it for API Gateway (execute-api ARNs in `derive/template.py`, route clashes in
 `derive/checks.py`), the runtime binds
 its parameters, and the local gateway and test events match requests with
-it (`core/matcher.py`). `re` is imported only by the functions that need a
+it (`core/matcher.py`, which also normalises request paths). `re` is imported only by the functions that need a
 pattern, and `Segment` is a `Record`, not a `NamedTuple` (which `exec`s its
 methods when created), so the runtime's cold start pays for neither.
 """
@@ -46,7 +46,11 @@ def segments(path: str) -> tuple[Segment, ...]:
 
 def param_names(path: str) -> tuple[str, ...]:
     """The names of the template's parameters, in order (a greedy one without its `+`)."""
-    return tuple(s.name for s in segments(path) if s.name is not None)
+    names = []
+    for segment in segments(path):
+        if segment.name is not None:
+            names.append(segment.name)
+    return tuple(names)
 
 
 def problems(path: str) -> list[str]:
@@ -80,8 +84,3 @@ def problems(path: str) -> list[str]:
     if malformed:
         found.insert(0, f"path {path!r}: a parameter is a whole, named segment, as in /orders/{{order_id}}")
     return found
-
-
-def normal(path: str) -> str:
-    """A request or template path without a trailing slash (`/` stays `/`)."""
-    return path.rstrip("/") or "/"

@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdakit.core.matcher import Matcher, matcher
-from lambdakit.core.paths import normal
+from lambdakit.core.matcher import Matcher, matcher, normal
 from lambdakit.declare.auth import IAM, Cognito, Public
 from lambdakit.declare.functions import FunctionSpec
 from lambdakit.derive.plan import Plan
