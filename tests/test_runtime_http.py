@@ -218,6 +218,18 @@ def test_entry_point_loads_the_function_named_in_the_environment(app: App, monke
     assert os.environ["LAMBDAKIT_FUNCTION"].endswith(":item")
 
 
+def test_entry_point_without_a_function_fails_at_init_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lambda reports an init failure with this message, instead of every invocation failing."""
+    import importlib
+    import sys
+
+    monkeypatch.delenv("LAMBDAKIT_FUNCTION", raising=False)
+    sys.modules.pop("lambdakit.entry", None)
+    with pytest.raises(RuntimeError, match="LAMBDAKIT_FUNCTION is not set"):
+        importlib.import_module("lambdakit.entry")
+    sys.modules.pop("lambdakit.entry", None)
+
+
 def test_plain_function_is_still_callable(app: App, table: Any) -> None:
     import importlib
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from lambdakit.core import Record
 from lambdakit.core.names import DeclarationError, camel
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,7 +27,7 @@ class EdgeSpec:
     with the reason: Lambda@Edge has none of them.
     """
 
-    _FIELDS = ("name", "func", "event", "path", "memory", "timeout", "include_body", "options")
+    __match_args__ = ("name", "func", "event", "path", "memory", "timeout", "include_body", "options")
 
     def __init__(
         self,
@@ -48,9 +49,8 @@ class EdgeSpec:
         self.include_body = include_body
         self.options: dict[str, Any] = {} if options is None else options
 
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
-        return f"{type(self).__qualname__}({fields})"
+    __repr__ = Record.__repr__  # the repr of the dataclass it replaces
+    _values = Record._values
 
     @property
     def module(self) -> str:

@@ -16,17 +16,6 @@ if TYPE_CHECKING:
     Handler = Callable[[dict[str, Any], Any], Any]  # an alias for the type checker: no generic built at import
 
 
-def spec_of(target: str) -> FunctionSpec:
-    from importlib import import_module
-
-    module, _, name = target.partition(":")
-    func = getattr(import_module(module), name)
-    spec: FunctionSpec | None = getattr(func, "__lambdakit__", None)
-    if spec is None:
-        raise RuntimeError(f"{target} is not declared with a lambdakit decorator")
-    return spec
-
-
 def handler_for(spec: FunctionSpec) -> Handler:
     if spec.kind == "consumer" or spec.storage_first:
         from lambdakit.runtime.batch import make_handler
@@ -38,4 +27,11 @@ def handler_for(spec: FunctionSpec) -> Handler:
 
 
 def load(target: str) -> Handler:
-    return handler_for(spec_of(target))
+    """`module:function` as its Lambda handler: the module is imported, its declaration read."""
+    from importlib import import_module
+
+    module, _, name = target.partition(":")
+    spec: FunctionSpec | None = getattr(getattr(import_module(module), name), "__lambdakit__", None)
+    if spec is None:
+        raise RuntimeError(f"{target} is not declared with a lambdakit decorator")
+    return handler_for(spec)

@@ -216,7 +216,12 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
             validated.append(param)
         else:
             readers.append((param.name, _reader(param)))
-    call = _caller(func, tuple(readers), _values(tuple(validated)))
+    values = None
+    if validated:  # loads `core.params` and the model it builds
+        from lambdakit.runtime.http_values import values_reader
+
+        values = values_reader(tuple(validated))
+    call = _caller(func, tuple(readers), values)
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
@@ -235,12 +240,3 @@ def make_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str
     from lambdakit.runtime.cors import with_cors  # only a service that sets cors= answers with its headers
 
     return with_cors(handler, cors)
-
-
-def _values(params: tuple[Param, ...]) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
-    """The reader of a route's validated path and query values, if it has any (which loads `core.params`)."""
-    if not params:
-        return None
-    from lambdakit.runtime.http_values import values_reader
-
-    return values_reader(params)

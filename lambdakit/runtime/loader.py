@@ -5,6 +5,6 @@ The functions live in `lambdakit.runtime` itself, which every cold start imports
 
 from __future__ import annotations
 
-from lambdakit.runtime import handler_for, load, spec_of
+from lambdakit.runtime import handler_for, load
 
-__all__ = ["handler_for", "load", "spec_of"]
+__all__ = ["handler_for", "load"]
