@@ -302,6 +302,7 @@ def report(result: dict[str, Any]) -> tuple[str, dict[str, float]]:
     prof_rows.append(["**total: lambdakit's own import cost**", *(ms(sum(profiles[m].values())) for m in modes)])
     for mode in modes:
         figures[f"lambdakit modules {mode}"] = sum(profiles[mode].values())
+    figures["lambdakit module count"] = float(sum(n.startswith("lambdakit") for n in profiles[modes[0]]))
     text += (
         "\n\nProfile: self time of each lambdakit module on the HTTP path, with the artifact from source "
         "and compiled (`python -X importtime`, which inflates absolute times; median of several runs; the "
