@@ -60,6 +60,14 @@ class Record:
 MAX_NAME = 48
 
 
+def where_of(func: Any) -> str:
+    """`file:line (name)`: where a declared function is, the start of every message about it."""
+    code = getattr(func, "__code__", None)
+    if code is None:  # a callable object: its module, without a line
+        return f"{func.__module__}:0 ({func.__name__})"
+    return f"{code.co_filename}:{code.co_firstlineno} ({func.__name__})"
+
+
 class DeclarationError(Exception):
     """A mistake in what the user declared; the message says where and how to fix it."""
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, overload
 
-from lambdakit.core import DeclarationError
+from lambdakit.core import DeclarationError, where_of
 
-from .functions import FunctionSpec, _deferring, _placeholder, _register, _resources
+from .functions import FunctionSpec, _deferring, _register, _resources
 
 if TYPE_CHECKING:
     from .functions import F
@@ -59,7 +59,7 @@ def authorizer(
     `identity_sources=("header:X-Api-Key", "query:key")` names what API Gateway passes."""
 
     def decorate(f: F) -> F:
-        where = _placeholder(f).where
+        where = where_of(f)
         if not 0 <= ttl <= 3600:
             raise DeclarationError(f"{where}: ttl={ttl} must be 0-3600 seconds")
         sources = tuple(identity_sources)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from lambdakit.core import Record
+from lambdakit.core import Record, where_of
 from lambdakit.core.names import DeclarationError, camel
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,10 +62,7 @@ class EdgeSpec:
 
     @property
     def where(self) -> str:
-        code = getattr(self.func, "__code__", None)
-        filename = code.co_filename if code else self.module
-        line = code.co_firstlineno if code else 0
-        return f"{filename}:{line} ({self.func.__name__})"
+        return where_of(self.func)
 
     @property
     def logical_id(self) -> str:

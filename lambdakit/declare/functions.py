@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from lambdakit.core import DeclarationError, Record, check_name
+from lambdakit.core import DeclarationError, Record, check_name, where_of
 from lambdakit.core.paths import param_names
 from lambdakit.core.paths import problems as path_problems
 
@@ -146,10 +146,7 @@ class FunctionSpec:
 
     @property
     def where(self) -> str:
-        code = getattr(self.func, "__code__", None)
-        filename = code.co_filename if code else self.module
-        line = code.co_firstlineno if code else 0
-        return f"{filename}:{line} ({self.func.__name__})"
+        return where_of(self.func)
 
     @property
     def logical_id(self) -> str:
@@ -217,7 +214,7 @@ def _deferring(decorate: Callable[[F], F]) -> Callable[[F], F]:
         try:
             return decorate(func)
         except DeclarationError as exc:
-            where = _placeholder(func).where
+            where = where_of(func)
             message = str(exc)
             found = (*problems_of(func), message if message.startswith(where) else f"{where}: {message}")
             try:
@@ -227,10 +224,6 @@ def _deferring(decorate: Callable[[F], F]) -> Callable[[F], F]:
             return func
 
     return run
-
-
-def _placeholder(func: Callable[..., Any]) -> FunctionSpec:
-    return FunctionSpec(name=func.__name__, func=func, kind="http")
 
 
 def route(
@@ -259,7 +252,7 @@ def route(
     """
 
     def decorate(func: F) -> F:
-        where = _placeholder(func).where
+        where = where_of(func)
         verb = method.upper() if isinstance(method, str) else method
         if verb not in HTTP_METHODS:
             raise DeclarationError(f"{where}: method {method!r} is not one of {', '.join(HTTP_METHODS)}")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from lambdakit.core import DeclarationError, Record
+from lambdakit.core import DeclarationError, Record, where_of
 
-from .functions import FunctionSpec, _deferring, _placeholder, _register, _resources
+from .functions import FunctionSpec, _deferring, _register, _resources
 
 if TYPE_CHECKING:
     from .functions import F
@@ -166,7 +166,7 @@ def consume(
     from .resources import Queue, Stream
 
     def decorate(func: F) -> F:
-        where = _placeholder(func).where
+        where = where_of(func)
         opts: ConsumerOptions
         allowed = {
             Queue: ("batch_size", "window", "max_concurrency", "max_receive"),
