@@ -1,12 +1,11 @@
 """Path templates (`/orders/{order_id}`, `/files/{path+}`): the one parser every layer uses.
 
-A template is split into segments once; declarations check it, derivations
-render it for API Gateway (execute-api ARNs in `derive/template.py`, route clashes in
-`derive/checks.py`), the runtime binds
-its parameters, and the local gateway and test events match requests with
-it (`core/matcher.py`, which also normalises request paths). `re` is imported only by the functions that need a
-pattern, and `Segment` is a `Record`, not a `NamedTuple` (which `exec`s its
-methods when created), so the runtime's cold start pays for neither.
+A template is split into segments once; declarations check it, derivations render it for API
+Gateway (execute-api ARNs in `derive/template.py`, route clashes in `derive/checks.py`), the runtime
+binds its parameters, and the local gateway and test events match requests with it
+(`core/matcher.py`, which also normalises request paths). `re` is imported only by the functions
+that need a pattern, and `Segment` is a `Record`, not a `NamedTuple` (which `exec`s its methods when
+created), so the runtime's cold start pays for neither.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .resources import Resource
 
 
-if TYPE_CHECKING:  # the overloads only type `@lk.authorizer` with and without arguments
+if TYPE_CHECKING:  # the overloads only type `@lk.authorizer` with and without arguments (a block of their own for mypy)
 
     @overload
     def authorizer(

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from lambdakit.runtime.http import _Invalid, raw_body
+from lambdakit.runtime.http import Refused, raw_body
 
 if TYPE_CHECKING:
     from lambdakit.core.binding import Param
@@ -25,7 +25,7 @@ def reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     def read(event: dict[str, Any]) -> Identity | None:
         identity = identity_from(event)
         if identity is None and required:
-            raise _Invalid(401, "unauthorized", "this route needs an authenticated caller")
+            raise Refused(401, "unauthorized", "this route needs an authenticated caller")
         return identity
 
     return read

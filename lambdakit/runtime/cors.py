@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from lambdakit.declare.cors import CORS
-from lambdakit.runtime.http import _header
+from lambdakit.runtime.http import header
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -22,7 +22,7 @@ def with_cors(handler: Handler, config: str) -> Handler:
     def answer(event: dict[str, Any], context: Any) -> dict[str, Any]:
         response = handler(event, context)
         headers = {**(response.get("headers") or {})}
-        for name, value in cors.response_headers(_header(event, "Origin")).items():
+        for name, value in cors.response_headers(header(event, "Origin")).items():
             given = headers.get(name)
             headers[name] = f"{given}, {value}" if name == "Vary" and given and value not in given else value
         response["headers"] = headers

@@ -21,14 +21,14 @@ if TYPE_CHECKING:
 JSON_HEADERS = {"Content-Type": "application/json"}
 
 
-class _Invalid(Exception):
-    """A request the handler must refuse before calling the function."""
+class Refused(Exception):
+    """A request the handler must refuse before calling the function: its status, code and message."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
-def _default(value: Any) -> Any:
+def to_json(value: Any) -> Any:
     """JSON for what `json` does not know: models, Decimals from DynamoDB, dates, sets, bytes."""
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")
@@ -46,7 +46,7 @@ def _default(value: Any) -> Any:
 
 
 # Built once: json.dumps(..., default=, separators=) would build a new encoder on every call.
-_encode = json.JSONEncoder(default=_default, separators=(",", ":")).encode
+_encode = json.JSONEncoder(default=to_json, separators=(",", ":")).encode
 
 
 def dumps(value: Any) -> str:
@@ -55,13 +55,13 @@ def dumps(value: Any) -> str:
     return _encode(value)
 
 
-def _respond(
+def respond(
     status: int, body: str | None, headers: dict[str, str] = JSON_HEADERS, base64_encoded: bool = False
 ) -> dict[str, Any]:
     return {"statusCode": status, "headers": headers, "body": body or "", "isBase64Encoded": base64_encoded}
 
 
-def _header(event: dict[str, Any], name: str) -> str | None:
+def header(event: dict[str, Any], name: str) -> str | None:
     headers = event.get("headers") or {}
     value = headers.get(name)
     if value is None:
@@ -82,7 +82,7 @@ def raw_body(event: dict[str, Any]) -> str | bytes | None:
         try:
             return binascii.a2b_base64(body)
         except (binascii.Error, ValueError):
-            raise _Invalid(400, "bad_request", "the body is marked base64 but is not valid base64") from None
+            raise Refused(400, "bad_request", "the body is marked base64 but is not valid base64") from None
     return body
 
 
@@ -105,7 +105,7 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
         if raw is None or raw == "" or raw == b"":
             if not param.required:
                 return param.default
-            raise _Invalid(
+            raise Refused(
                 422,
                 "validation_error",
                 "the request body is required",
@@ -114,11 +114,11 @@ def _body_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
         headers = event.get("headers")
         ctype = headers.get("Content-Type") if headers else None
         if ctype is None:
-            ctype = _header(event, "Content-Type")
+            ctype = header(event, "Content-Type")
         if ctype is not None and ctype != "application/json":
             media = ctype.split(";", 1)[0].strip().lower()
             if media != "application/json" and not media.endswith("+json"):
-                raise _Invalid(
+                raise Refused(
                     415, "unsupported_media_type", f"send the body as application/json, not {media or 'nothing'}"
                 )
         try:
@@ -138,7 +138,7 @@ def _path_reader(param: Param) -> Callable[[dict[str, Any]], Any]:
     def read(event: dict[str, Any]) -> Any:
         value = (event.get("pathParameters") or {}).get(name)
         if value is None:
-            raise _Invalid(404, "not_found", f"no value for path parameter {name}")
+            raise Refused(404, "not_found", f"no value for path parameter {name}")
         return value
 
     return read
@@ -163,7 +163,7 @@ def render(result: Any, status: int) -> dict[str, Any]:
             "isBase64Encoded": False,
         }
     if result is None:
-        return _respond(status if status != 200 else 204, None)
+        return respond(status if status != 200 else 204, None)
     cls = type(result)
     if cls is dict or cls is list:
         return {"statusCode": status, "headers": JSON_HEADERS, "body": _encode(result), "isBase64Encoded": False}
@@ -174,13 +174,13 @@ def render(result: Any, status: int) -> dict[str, Any]:
             headers["Content-Type"] = result.content_type
         body = result.body
         if body is None:
-            return _respond(result.status, None, headers)
+            return respond(result.status, None, headers)
         if isinstance(body, bytes):
-            return _respond(result.status, binascii.b2a_base64(body, newline=False).decode(), headers, True)
+            return respond(result.status, binascii.b2a_base64(body, newline=False).decode(), headers, True)
         if isinstance(body, str) and result.content_type:
-            return _respond(result.status, body, headers)
-        return _respond(result.status, dumps(body), headers)
-    return _respond(status, dumps(result))
+            return respond(result.status, body, headers)
+        return respond(result.status, dumps(body), headers)
+    return respond(status, dumps(result))
 
 
 def _caller(

@@ -9,7 +9,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TypeGuard
 
-from lambdakit.runtime.http import JSON_HEADERS, _default, _Invalid, _respond
+from lambdakit.runtime.http import JSON_HEADERS, Refused, respond, to_json
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from lambdakit.declare.functions import FunctionSpec
     from lambdakit.errors import HTTPError
 
-_encode_error = json.JSONEncoder(default=_default).encode
+_encode_error = json.JSONEncoder(default=to_json).encode
 
 
 def error_response(
@@ -26,13 +26,13 @@ def error_response(
     from lambdakit.errors import error_body
 
     body = _encode_error(error_body(code, message, details, request_id))
-    return _respond(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
+    return respond(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
 
 
 def failure_response(spec: FunctionSpec, exc: Exception, event: dict[str, Any], context: Any) -> dict[str, Any]:
     """A refused request as its 4xx, an `lk.HTTPError` as it says; anything else is logged and becomes a 500."""
     request_id = _request_id(event, context)
-    if isinstance(exc, _Invalid):
+    if isinstance(exc, Refused):
         return error_response(exc.status, exc.code, exc.message, exc.details, request_id)
     if _is_http_error(exc):
         return error_response(exc.status, exc.code, exc.message, exc.details, request_id, exc.headers)
@@ -44,14 +44,14 @@ def failure_response(spec: FunctionSpec, exc: Exception, event: dict[str, Any], 
     )
 
 
-def invalid_body(exc: ValidationError) -> _Invalid:
+def invalid_body(exc: ValidationError) -> Refused:
     """pydantic's verdict on a body as the refusal: 400 if it is not JSON, else 422 naming each bad field."""
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     if errors and errors[0]["type"] == "json_invalid":
-        return _Invalid(400, "bad_request", f"the body is not valid JSON: {errors[0]['msg']}")
+        return Refused(400, "bad_request", f"the body is not valid JSON: {errors[0]['msg']}")
     details = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in errors]
     fields = ", ".join([".".join([str(part) for part in e["loc"]]) or "body" for e in errors])
-    return _Invalid(422, "validation_error", f"invalid body: {fields}", details)
+    return Refused(422, "validation_error", f"invalid body: {fields}", details)
 
 
 def _is_http_error(exc: Exception) -> TypeGuard[HTTPError]:

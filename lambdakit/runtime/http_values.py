@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lambdakit.core.params import InvalidParameters, validator
-from lambdakit.runtime.http import _Invalid
+from lambdakit.runtime.http import Refused
 
 if TYPE_CHECKING:
     from lambdakit.core.binding import Param
@@ -38,6 +38,6 @@ def values_reader(params: tuple[Param, ...]) -> Callable[[dict[str, Any]], dict[
         try:
             return check(raw)
         except InvalidParameters as bad:
-            raise _Invalid(422, "validation_error", bad.message, bad.errors) from None
+            raise Refused(422, "validation_error", bad.message, bad.errors) from None
 
     return read
