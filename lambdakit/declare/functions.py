@@ -98,7 +98,6 @@ class FunctionSpec:
         "timeout",
         "authorizer_ttl",
         "identity_sources",
-        "extra",
     )
 
     def __init__(
@@ -117,7 +116,6 @@ class FunctionSpec:
         timeout: int | None = None,
         authorizer_ttl: int = 300,
         identity_sources: tuple[str, ...] = (),
-        extra: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.func = func
@@ -133,7 +131,6 @@ class FunctionSpec:
         self.timeout = timeout
         self.authorizer_ttl = authorizer_ttl
         self.identity_sources = identity_sources
-        self.extra: dict[str, Any] = {} if extra is None else extra
         self.module: str = func.__module__
         self.target = f"{self.module}:{func.__name__}"  # `module:function`, what the Lambda entry point imports
 
