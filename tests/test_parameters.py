@@ -322,3 +322,29 @@ def test_an_http_error_with_any_status_names_it() -> None:
     assert (teapot.status, teapot.code, teapot.message) == (418, "im_a_teapot", "short and stout")
     assert lk.HTTPError(status=599).code == "http_599"
     assert lk.NotFound("x", status=404).code == "not_found"
+
+
+def test_a_functions_plan_is_computed_once_and_kept_on_the_function_only() -> None:
+    """Discovery, OpenAPI, the template and the handler all ask; a method's plan (no `self`) is not the function's."""
+    import functools
+
+    from lambdakit.core import DeclarationError
+    from lambdakit.core.binding import PLANS_ATTRIBUTE, http_plan
+
+    def item(item_id: str, limit: int = 10) -> dict[str, Any]:
+        return {}
+
+    first = http_plan(item, ("item_id",), "here")
+    assert http_plan(item, ("item_id",), "here") is first
+    assert [p.source for p in first.params] == ["path", "query"]
+    assert http_plan(item, (), "here").params[0].source == "query"  # another path: its own plan
+
+    class Items:
+        def get(self, item_id: str) -> dict[str, Any]:
+            return {}
+
+    bound = http_plan(Items().get, ("item_id",), "here")
+    assert [p.name for p in bound.params] == ["item_id"]
+    assert PLANS_ATTRIBUTE not in vars(Items.get)
+    with pytest.raises(DeclarationError, match=r"cannot read the type hints of functools\.partial"):
+        http_plan(functools.partial(item, limit=5), ("item_id",), "here")  # a message, not an AttributeError

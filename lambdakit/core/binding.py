@@ -147,7 +147,8 @@ def hints(func: Callable[..., Any]) -> dict[str, Any]:
     try:
         return typing.get_type_hints(func, include_extras=True)
     except Exception as exc:  # a forward reference that does not resolve
-        raise DeclarationError(f"cannot read the type hints of {func.__qualname__}: {exc}") from None
+        name = getattr(func, "__qualname__", None) or repr(func)
+        raise DeclarationError(f"cannot read the type hints of {name}: {exc}") from None
 
 
 #: Where a function keeps its plans, {path parameters: Plan}, beside its spec: discovery, OpenAPI and the
@@ -157,10 +158,9 @@ PLANS_ATTRIBUTE = "__lambdakit_plans__"
 
 def http_plan(func: Callable[..., Any], path_params: tuple[str, ...], where: str) -> Plan:
     """The plan of an HTTP function, computed once per function (and path): a plan is immutable."""
-    attributes = getattr(func, "__dict__", None)
-    if not isinstance(attributes, dict):  # a callable without attributes of its own: not cached
+    if type(func) is not types.FunctionType:  # a method, partial or callable object: not cached
         return _http_plan(func, path_params, where)
-    known: dict[tuple[str, ...], Plan] = attributes.setdefault(PLANS_ATTRIBUTE, {})
+    known: dict[tuple[str, ...], Plan] = func.__dict__.setdefault(PLANS_ATTRIBUTE, {})
     plan = known.get(path_params)
     if plan is None:
         plan = known[path_params] = _http_plan(func, path_params, where)
