@@ -114,7 +114,7 @@ def sample(dest: Path, variant: str) -> dict[str, Any]:
     if variant == INCREMENT:
         code = PROBE.format(preload=PRELOAD, imports=IMPORTS["lambdakit"])
     elif variant == PRELOADED:
-        code = PROBE.format(preload=PRELOAD, imports="HANDLER = __import__('bench.apps.raw_app').apps.raw_app.create")
+        code = PROBE.format(preload=PRELOAD, imports=IMPORTS["raw"])  # imported already: a lookup
     else:
         code = PROBE.format(preload="", imports=IMPORTS[variant])
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

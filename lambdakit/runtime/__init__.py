@@ -30,8 +30,10 @@ def load(target: str) -> Handler:
     """`module:function` as its Lambda handler: the module is imported, its declaration read."""
     from importlib import import_module
 
+    from lambdakit.declare.functions import spec_of  # loaded already, by the module's own declarations
+
     module, _, name = target.partition(":")
-    spec: FunctionSpec | None = getattr(getattr(import_module(module), name), "__lambdakit__", None)
+    spec = spec_of(getattr(import_module(module), name))
     if spec is None:
         raise RuntimeError(f"{target} is not declared with a lambdakit decorator")
     return handler_for(spec)
